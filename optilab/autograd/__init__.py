@@ -47,6 +47,8 @@ from .primitives import (
     transpose,
     where,
 )
+from .module import Module
+from .nn import Exp, MSELoss, ReLU, Sigmoid, Tanh
 from .tensor import Primitive, Tensor, Variable, defvjp, is_grad_enabled, no_grad, primitive
 
 __all__ = [
@@ -56,4 +58,5 @@ __all__ = [
     "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sqrt", "sign",
     "maximum", "minimum", "clip", "where", "sum", "mean", "logsumexp", "softmax",
     "reshape", "transpose", "broadcast_to", "concatenate", "stack",
+    "Module", "Exp", "Tanh", "Sigmoid", "ReLU", "MSELoss",
 ]

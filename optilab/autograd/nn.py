@@ -1,0 +1,104 @@
+"""Small neural-network pieces on the engine: layers, activations, a loss, a dataset.
+
+The course's convention: a sample is a column vector, so a layer computes
+``W @ x + b`` with W of shape (out, in), x of shape (in, 1) and b of shape (out, 1).
+A batch stacks samples along a first axis, (N, in, 1), and broadcasting does the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import primitives as P
+from .module import Module
+from .tensor import Tensor
+
+
+class Linear(Module):
+    """``x -> W @ x + b`` for column vectors; ``Linear((out, in))``.
+
+    Weights start uniform in [-1/sqrt(in), 1/sqrt(in)] (torch's default), bias at 0.
+    """
+
+    def __init__(self, shape: tuple[int, int], seed: int | None = None) -> None:
+        if len(shape) != 2 or min(shape) < 1:
+            raise ValueError(f"Linear takes a shape (out, in) of two positive ints, got {shape}")
+        out_size, in_size = shape
+        bound = 1.0 / np.sqrt(in_size)
+        rng = np.random.default_rng(seed)
+        self.weight = Tensor(rng.uniform(-bound, bound, size=(out_size, in_size)))
+        self.bias = Tensor(np.zeros((out_size, 1)))
+
+    def forward(self, x: Any) -> Tensor:
+        return self.weight @ x + self.bias
+
+
+class Perceptron(Module):
+    """``x -> tanh(W @ x + b)``: ``Perceptron(output_size, input_size)``."""
+
+    def __init__(self, output_size: int, input_size: int, seed: int | None = None) -> None:
+        self.linear = Linear((output_size, input_size), seed=seed)
+
+    def forward(self, x: Any) -> Tensor:
+        return P.tanh(self.linear(x))
+
+
+class MSELoss(Module):
+    """Mean squared error: ``mean((prediction - target) ** 2)``."""
+
+    averages_elements = True  # so Module.forward_dataset may batch the samples
+
+    def forward(self, prediction: Any, target: Any) -> Tensor:
+        return P.mean((prediction - target) ** 2)
+
+
+class Exp(Module):
+    """``Exp()(x) = exp(x)``, an operation as an object."""
+
+    def forward(self, x: Any) -> Tensor:
+        return P.exp(x)
+
+
+class Tanh(Module):
+    """``Tanh()(x) = tanh(x)``."""
+
+    def forward(self, x: Any) -> Tensor:
+        return P.tanh(x)
+
+
+class Sigmoid(Module):
+    """``Sigmoid()(x) = 1 / (1 + exp(-x))``."""
+
+    def forward(self, x: Any) -> Tensor:
+        return P.sigmoid(x)
+
+
+class ReLU(Module):
+    """``ReLU()(x) = max(x, 0)``."""
+
+    def forward(self, x: Any) -> Tensor:
+        return P.relu(x)
+
+
+class Dataset:
+    """Inputs and targets, one sample per entry of the first axis: ``Dataset(x, y)``."""
+
+    def __init__(self, x: Any, y: Any) -> None:
+        self.x = np.asarray(x, dtype=np.float64)
+        self.y = np.asarray(y, dtype=np.float64)
+        if self.x.ndim == 0 or self.y.ndim == 0 or len(self.x) != len(self.y):
+            raise ValueError(
+                f"Dataset needs as many targets as inputs along the first axis, got x of "
+                f"shape {self.x.shape} and y of shape {self.y.shape}"
+            )
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[i], self.y[i]
+
+    def __repr__(self) -> str:
+        return f"Dataset({len(self)} samples, x: {self.x.shape[1:]}, y: {self.y.shape[1:]})"
