@@ -33,23 +33,21 @@ def toposort(root: Tensor, stop: frozenset[int] = frozenset()) -> list[Tensor]:
         node = stack.pop()
         if id(node) in stop:
             continue
-        for arg in node._args:
-            if isinstance(arg, Tensor) and arg.requires_grad:
-                consumers[id(arg)] = consumers.get(id(arg), 0) + 1
-                if id(arg) not in seen:
-                    seen.add(id(arg))
-                    stack.append(arg)
+        for _, arg in node._parents:
+            consumers[id(arg)] = consumers.get(id(arg), 0) + 1
+            if id(arg) not in seen:
+                seen.add(id(arg))
+                stack.append(arg)
     order, ready = [], [root]
     while ready:
         node = ready.pop()
         order.append(node)
         if id(node) in stop:
             continue
-        for arg in node._args:
-            if isinstance(arg, Tensor) and arg.requires_grad:
-                consumers[id(arg)] -= 1
-                if consumers[id(arg)] == 0:
-                    ready.append(arg)
+        for _, arg in node._parents:
+            consumers[id(arg)] -= 1
+            if consumers[id(arg)] == 0:
+                ready.append(arg)
     return order
 
 
@@ -94,18 +92,18 @@ def gradients(root: Tensor, seed: Any, create_graph: bool = False,
             ans, args = node, node._args
         else:
             ans = node._value
-            args = tuple(a._value if isinstance(a, Tensor) else a for a in node._args)
-        for i, arg in enumerate(node._args):
-            if isinstance(arg, Tensor) and arg.requires_grad:
-                gi = unbroadcast(node._op.vjp(i)(g, ans, *args, **node._params), arg.shape)
-                k = id(arg)
-                grads[k] = grads[k] + gi if k in grads else gi
+            args = [a._value if isinstance(a, Tensor) else a for a in node._args]
+        for i, arg in node._parents:
+            gi = node._op.vjp(i)(g, ans, *args, **node._params)
+            if gi.shape != arg.shape:
+                gi = unbroadcast(gi, arg.shape)
+            k = id(arg)
+            grads[k] = grads[k] + gi if k in grads else gi
     return found
 
 
 def _check_unchanged(node: Tensor) -> None:
-    tensors = [a for a in node._args if isinstance(a, Tensor)]
-    for arg, stamp in zip(tensors, node._stamps):
+    for (_, arg), stamp in zip(node._parents, node._stamps):
         if _stamp(arg) != stamp:
             raise RuntimeError(
                 f"an input of '{node._op.name}' was modified in place after it was used "

@@ -15,6 +15,7 @@ sums each gradient back to its argument's shape.
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -23,10 +24,39 @@ import numpy as np
 from .tensor import Primitive, Tensor, _raw, defvjp
 
 # --------------------------------------------------------------------- arithmetic
-add = Primitive(operator.add, "add")
-subtract = Primitive(operator.sub, "subtract")
-multiply = Primitive(operator.mul, "multiply")
-divide = Primitive(operator.truediv, "divide")
+
+
+def _short_last_axis(shape: tuple[int, ...]) -> bool:
+    """numpy loops innermost over the last axis: when that axis is short (points in the
+    plane, shape (n, n, 2)) and the array big, a broadcast costs one tiny loop per element
+    pair.  Looping over the last axis ourselves is ~4x faster there (14 ms -> 3 ms)."""
+    return len(shape) >= 2 and shape[-1] <= 4 and math.prod(shape) >= 16384
+
+
+def _by_last_axis(ufunc: np.ufunc, *operands: Any, shape: tuple[int, ...] = ()) -> np.ndarray:
+    """``ufunc(*operands)`` broadcast to ``shape``, computed one last-axis slice at a time."""
+    shape = np.broadcast_shapes(shape, *(np.shape(a) for a in operands))
+    out = np.empty(shape, np.result_type(*operands))
+    for k in range(shape[-1]):
+        ufunc(*(a[..., k if a.shape[-1] > 1 else 0] if np.ndim(a) else a for a in operands),
+              out=out[..., k])
+    return out
+
+
+def _elementwise(ufunc: np.ufunc) -> Any:
+    def apply(x: Any, y: Any) -> Any:
+        if (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape != y.shape
+                and x.ndim + y.ndim >= 3 and max(x.shape[-1:] + y.shape[-1:]) <= 4
+                and _short_last_axis(np.broadcast_shapes(x.shape, y.shape))):
+            return _by_last_axis(ufunc, x, y)
+        return ufunc(x, y)
+    return apply
+
+
+add = Primitive(_elementwise(np.add), "add")
+subtract = Primitive(_elementwise(np.subtract), "subtract")
+multiply = Primitive(_elementwise(np.multiply), "multiply")
+divide = Primitive(_elementwise(np.true_divide), "divide")
 power = Primitive(operator.pow, "power")
 negative = Primitive(operator.neg, "negative")
 matmul = Primitive(operator.matmul, "matmul")
@@ -96,7 +126,20 @@ defvjp(where,   None,
 
 
 def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    """np.sum; a big array reduced over some axes goes through a product with ones.
+
+    numpy's reduction is slow when the axes it keeps end in a short one: for x of shape
+    (1000, 1000, 2), x.sum(1) takes 18 ms, and (x moved to (1000, 2, 1000)) @ ones 2 ms.
+    """
+    if axis is None or np.size(x) < 65536:
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
+    kept = [i for i in range(x.ndim) if i not in axes]
+    n = int(np.prod([x.shape[a] for a in axes]))
+    out = np.transpose(x, kept + axes).reshape(-1, n) @ np.ones(n)
+    shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else \
+            [x.shape[i] for i in kept]
+    return out.reshape(shape)
 
 
 def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -121,7 +164,7 @@ def _kept(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
 
 
 def _count(shape: tuple[int, ...], ans: Any) -> float:
-    return float(np.prod(shape)) / max(float(np.prod(np.shape(ans))), 1.0)
+    return math.prod(shape) / max(math.prod(np.shape(ans)), 1)
 
 
 sum = Primitive(_sum, "sum")  # noqa: A001
@@ -154,9 +197,16 @@ def _inverse(axes: Any) -> Any:
     return None if axes is None else tuple(np.argsort(axes))
 
 
+def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+    """A read-only view, or a copy where later arithmetic on a view would be slow."""
+    if _short_last_axis(shape) and np.shape(x) != tuple(shape):
+        return _by_last_axis(np.positive, x, shape=tuple(shape))
+    return np.broadcast_to(x, shape)
+
+
 reshape = Primitive(np.reshape, "reshape")
 transpose = Primitive(np.transpose, "transpose")
-broadcast_to = Primitive(np.broadcast_to, "broadcast_to")
+broadcast_to = Primitive(_broadcast_to, "broadcast_to")
 getitem = Primitive(operator.getitem, "getitem")
 untake = Primitive(_untake, "untake")
 identity = Primitive(lambda x: x, "identity")

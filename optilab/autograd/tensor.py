@@ -76,20 +76,22 @@ class Primitive:
         self.__doc__ = fun.__doc__
 
     def __call__(self, *args: Any, **params: Any) -> Any:
-        values = []
-        saw_tensor = tracked = False
         for a in args:
             if isinstance(a, Tensor):
-                saw_tensor = True
-                tracked = tracked or a.requires_grad
+                break
+        else:                             # no Tensor: plain numpy (how rules run by default)
+            return self.fun(*args, **params)
+        values, parents = [], []          # parents: (position, tensor) of tracked arguments
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor):
                 values.append(a._value)
+                if a.requires_grad:
+                    parents.append((i, a))
             else:
                 values.append(a)
         out = self.fun(*values, **params)
-        if not saw_tensor:
-            return out
-        if tracked and _GradMode.enabled:
-            return Tensor._node(out, self, args, params)
+        if parents and _GradMode.enabled:
+            return Tensor._node(out, self, args, params, tuple(parents))
         return Tensor._wrap(out)
 
     def vjp(self, i: int) -> Callable[..., Any]:
@@ -162,7 +164,7 @@ class Tensor:
     array(-5.46...)
     """
 
-    __slots__ = ("_value", "_grad", "requires_grad", "_op", "_args", "_params",
+    __slots__ = ("_value", "_grad", "requires_grad", "_op", "_args", "_params", "_parents",
                  "_stamps", "_version", "_grad_passes", "__weakref__")
     __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray * Tensor -> Tensor
 
@@ -173,6 +175,7 @@ class Tensor:
         self._op: Primitive | None = None
         self._args: tuple[Any, ...] = ()
         self._params: dict[str, Any] = {}
+        self._parents: tuple[tuple[int, Tensor], ...] = ()
         self._stamps: tuple[Any, ...] = ()
         self._version = 0
         self._grad_passes = 0
@@ -187,15 +190,16 @@ class Tensor:
         t._op = None
         t._args = ()
         t._params = {}
+        t._parents = ()
         t._stamps = ()
         t._version = 0
         t._grad_passes = 0
         return t
 
     @classmethod
-    def _node(cls, value: Any, op: Primitive, args: tuple[Any, ...],
-              params: dict[str, Any]) -> Tensor:
-        """A graph node: the result of ``op(*args, **params)``."""
+    def _node(cls, value: Any, op: Primitive, args: tuple[Any, ...], params: dict[str, Any],
+              parents: tuple[tuple[int, Tensor], ...]) -> Tensor:
+        """A graph node: the result of ``op(*args, **params)``; gradients flow to ``parents``."""
         t = cls.__new__(cls)
         t._value = value
         t.requires_grad = True
@@ -203,7 +207,8 @@ class Tensor:
         t._op = op
         t._args = args
         t._params = params
-        t._stamps = tuple(_stamp(a) for a in args if isinstance(a, Tensor))
+        t._parents = parents
+        t._stamps = tuple([_stamp(a) for _, a in parents])
         t._version = 0
         t._grad_passes = 0
         return t
