@@ -15,6 +15,8 @@ This package never imports torch (torch is only the tests' oracle).
 """
 
 from .functional import check_grads, flatten, grad, hessian, hvp, jacobian, value_and_grad
+from .module import Module
+from .nn import Exp, MSELoss, ReLU, Sigmoid, Tanh
 from .primitives import (
     abs,
     add,
@@ -47,8 +49,6 @@ from .primitives import (
     transpose,
     where,
 )
-from .module import Module
-from .nn import Exp, MSELoss, ReLU, Sigmoid, Tanh
 from .tensor import Primitive, Tensor, Variable, defvjp, is_grad_enabled, no_grad, primitive
 
 __all__ = [

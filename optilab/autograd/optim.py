@@ -122,6 +122,7 @@ def _parameter_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
         if not (p.requires_grad and p.is_leaf):
             raise ValueError(
                 f"{who}: parameter {i} is not a leaf tensor that requires grad; it has no "
-                f".grad to follow. Optimise the Tensor(...) you created, not a result computed from it."
+                f".grad to follow. Optimise the Tensor(...) you created, not a result "
+                f"computed from it."
             )
     return params
