@@ -199,3 +199,15 @@ def test_missing_rule_names_the_primitive():
 def test_defvjp_needs_a_primitive():
     with pytest.raises(TypeError, match="decorate the function with @primitive"):
         ag.defvjp(lambda x: x, lambda g, ans, x: g)
+
+
+def test_importing_the_engine_is_cheap_and_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, optilab.autograd; "
+            "print(sorted(m for m in ('torch', 'matplotlib', 'scipy', 'IPython') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

@@ -28,25 +28,28 @@ def toposort(root: Tensor, stop: frozenset[int] = frozenset()) -> list[Tensor]:
     of them has been visited.  Nodes whose id is in ``stop`` are treated as inputs.
     """
     consumers: dict[int, int] = {}
-    stack, seen = [root], {id(root)}
+    stack = [root]
     while stack:
         node = stack.pop()
-        if id(node) in stop:
+        if stop and id(node) in stop:
             continue
         for _, arg in node._parents:
-            consumers[id(arg)] = consumers.get(id(arg), 0) + 1
-            if id(arg) not in seen:
-                seen.add(id(arg))
+            k = id(arg)
+            if k in consumers:
+                consumers[k] += 1
+            else:
+                consumers[k] = 1
                 stack.append(arg)
     order, ready = [], [root]
     while ready:
         node = ready.pop()
         order.append(node)
-        if id(node) in stop:
+        if stop and id(node) in stop:
             continue
         for _, arg in node._parents:
-            consumers[id(arg)] -= 1
-            if consumers[id(arg)] == 0:
+            k = id(arg)
+            consumers[k] -= 1
+            if not consumers[k]:
                 ready.append(arg)
     return order
 

@@ -198,14 +198,21 @@ def _inverse(axes: Any) -> Any:
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
-    """A read-only view, or a copy where later arithmetic on a view would be slow."""
-    if _short_last_axis(shape) and np.shape(x) != tuple(shape):
-        return _by_last_axis(np.positive, x, shape=tuple(shape))
+    """x repeated to ``shape``: a read-only view when big, else a (faster to make) copy."""
+    shape = tuple(shape)
+    if np.shape(x) == shape:
+        return x
+    if _short_last_axis(shape):              # arithmetic on a view would be slow there
+        return _by_last_axis(np.positive, x, shape=shape)
+    if math.prod(shape) <= 4096:             # numpy's view maker costs ~4 us, a copy ~1 us
+        out = np.empty(shape, np.result_type(x))
+        out[...] = x
+        return out
     return np.broadcast_to(x, shape)
 
 
-reshape = Primitive(np.reshape, "reshape")
-transpose = Primitive(np.transpose, "transpose")
+reshape = Primitive(lambda x, shape: np.asarray(x).reshape(shape), "reshape")
+transpose = Primitive(lambda x, axes=None: np.asarray(x).transpose(axes), "transpose")
 broadcast_to = Primitive(_broadcast_to, "broadcast_to")
 getitem = Primitive(operator.getitem, "getitem")
 untake = Primitive(_untake, "untake")
