@@ -44,8 +44,11 @@ def is_grad_enabled() -> bool:
 class no_grad(contextlib.ContextDecorator):
     """Context manager (and decorator) that stops recording operations.
 
+    >>> x = Tensor(1.0)
     >>> with no_grad():
-    ...     y = x * 2        # y is a plain Tensor with no history
+    ...     y = x * 2        # a plain Tensor with no history
+    >>> y.requires_grad
+    False
     """
 
     def __enter__(self) -> None:
@@ -115,7 +118,11 @@ def primitive(fun: Callable[..., Any]) -> Primitive:
     >>> @primitive
     ... def cube(x):
     ...     return x ** 3
-    >>> defvjp(cube, lambda g, ans, x: g * 3 * x ** 2)
+    >>> _ = defvjp(cube, lambda g, ans, x: g * 3 * x ** 2)
+    >>> x = Tensor(2.0)
+    >>> cube(x).backward()
+    >>> x.grad
+    array(12.)
     """
     return Primitive(fun)
 
