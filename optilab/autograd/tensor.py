@@ -148,6 +148,9 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> Primitive:
 def _as_array(value: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value._value
+    if value is None:
+        raise TypeError("a Tensor holds numbers: expected a float, a list of floats or a "
+                        "numpy array, got None")
     try:
         arr = np.array(value, dtype=dtype or DEFAULT_DTYPE)
     except (TypeError, ValueError) as err:
@@ -316,7 +319,10 @@ class Tensor:
 
         ``self`` must be a scalar, or you must pass ``gradient`` (same shape as self):
         then the leaves receive the vector-Jacobian product gradient^T J.
-        Gradients add up across calls, as in torch: zero them between steps.
+        Gradients add up across calls, as in torch: zero them between steps.  The graph
+        is kept after backward (torch's ``retain_graph=True``), so calling it twice adds
+        the gradient twice.  With ``create_graph=True`` the leaves' ``.grad`` are Tensors
+        with a graph of their own, ready to be differentiated again.
         """
         from .backward import backward
 
