@@ -4,6 +4,8 @@
     python3 dev.py lab     set everything up, open the course notebooks in JupyterLab
     python3 dev.py test    set everything up, run the whole test suite (what CI runs)
 
+Extra arguments go to JupyterLab or to pytest: `python3 dev.py test -k autograd -x`.
+
 "Set everything up" makes a virtual environment in .venv/ with the exact tested package
 set (requirements-dev.txt) and optilab installed in editable mode.  It is skipped when
 nothing it depends on has changed since the last time, so later runs start at once.
@@ -24,14 +26,35 @@ VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / ".optilab-installed"
 INPUTS = [ROOT / "requirements-dev.txt", ROOT / "pyproject.toml"]
+NOTEBOOKS = ROOT / "notebooks"
 
 
 def say(message: str) -> None:
     print(f"[dev] {message}", flush=True)
 
 
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
 def run(*cmd: str | Path) -> int:
     return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+
+
+# --- setting up: each step checks whether it is needed and does nothing when it is not ---
+
+
+def python_version() -> None:
+    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may be run by an older python3
+        sys.exit(f"[dev] optilab needs Python >= 3.10; this is {sys.version.split()[0]}. "
+                 f"Run dev.py with a newer python3 (e.g. python3.11 dev.py test).")
+
+
+def virtual_environment() -> None:
+    if PYTHON.exists():
+        return
+    say("creating the virtual environment .venv/")
+    venv.EnvBuilder(with_pip=True, clear=True).create(VENV)  # clear: a broken .venv is rebuilt
 
 
 def fingerprint() -> str:
@@ -41,52 +64,63 @@ def fingerprint() -> str:
     return digest.hexdigest()
 
 
-def ensure_environment() -> None:
-    """Create .venv and install the tested set, unless it is already up to date."""
-    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py may be run by an older python3
-        sys.exit(f"optilab needs Python >= 3.10; this is {sys.version.split()[0]}. "
-                 f"Run dev.py with a newer python3.")
+def python_packages() -> None:
     wanted = fingerprint()
-    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+    if STAMP.exists() and STAMP.read_text() == wanted:
         return
-    if not PYTHON.exists():
-        say(f"creating the virtual environment {VENV.relative_to(ROOT)}/")
-        venv.EnvBuilder(with_pip=True).create(VENV)
-    say("installing the tested package set (requirements-dev.txt) ...")
-    steps = [
-        [PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"],
-        [PYTHON, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements-dev.txt"],
-        [PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT],
-    ]
-    for step in steps:
-        if run(*step) != 0:
-            sys.exit("[dev] pip failed (see above). Check the network to the package index, "
-                     "or delete .venv/ and try again.")
-    STAMP.write_text(wanted)
-    say("environment ready")
+    say("installing the tested package set (requirements-dev.txt), about a minute the first time")
+    # -qq: errors only (this machine's pip configuration warns about absent local indexes)
+    pip = [PYTHON, "-m", "pip", "install", "-qq", "--no-input"]
+    for args in (["--upgrade", "pip"],
+                 ["-r", ROOT / "requirements-dev.txt"],
+                 ["--no-deps", "-e", ROOT]):
+        if run(*pip, *args) != 0:
+            sys.exit("[dev] pip failed: " + " ".join(str(a) for a in [*pip, *args]) + "\n"
+                     "[dev] pip's message above names the package.  Check that the package "
+                     "index is reachable, then run the same dev.py command again; if it still "
+                     "fails, delete .venv/ and retry.")
+    STAMP.write_text(wanted)  # written last: an interrupted install is redone next time
+
+
+# A system step (say, installing a browser for browser tests) is one more function here.
+SETUP_STEPS = [python_version, virtual_environment, python_packages]
+
+
+def ensure_environment() -> None:
+    for step in SETUP_STEPS:
+        step()
+    say(f"environment ready ({PYTHON.relative_to(ROOT)})")
+
+
+# --- the commands ---
 
 
 def lab(args: list[str]) -> int:
     ensure_environment()
+    NOTEBOOKS.mkdir(exist_ok=True)
     say("starting JupyterLab on notebooks/ (Ctrl-C to stop)")
-    as_root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    return run(PYTHON, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1", *as_root,
-               f"--ServerApp.root_dir={ROOT / 'notebooks'}", *args)
+    extra = []
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        extra.append("--allow-root")
+    if in_ci():
+        extra.append("--no-browser")
+    return run(PYTHON, "-m", "jupyterlab", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.root_dir={NOTEBOOKS}", *extra, *args)
 
 
 def test(args: list[str]) -> int:
     ensure_environment()
-    say("ruff check")
+    say("ruff check .")
     lint = run(PYTHON, "-m", "ruff", "check", ".")
     say("pytest")
-    env_args = ["-p", "no:cacheprovider"] if os.environ.get("CI") else []
-    status = run(PYTHON, "-m", "pytest", *env_args, *args)
+    ci_args = ["-p", "no:cacheprovider"] if in_ci() else []
+    status = run(PYTHON, "-m", "pytest", *ci_args, *args)
     if status == 5:
         say("no tests were collected: that is a failure, not a pass")
         return 1
     if lint != 0:
-        say("ruff found problems (listed above)")
-        return lint
+        say("ruff found problems (listed above): the run fails until they are fixed")
+        return status or lint
     return status
 
 
@@ -96,7 +130,11 @@ COMMANDS = {"lab": lab, "test": test}
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__)
-        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+        if argv[:1] in (["-h"], ["--help"]):
+            return 0
+        if argv:
+            print(f"unknown command {argv[0]!r}: use lab or test")
+        return 2
     return COMMANDS[argv[0]](argv[1:])
 
 
