@@ -2,7 +2,8 @@
 
 Read it in this order: ``tensor.py`` (the Tensor and how an operation is recorded),
 ``primitives.py`` (the derivative table), ``backward.py`` (the reverse sweep),
-``functional.py`` (grad, jacobian, hessian, ...), then ``module.py``, ``nn.py``, ``optim.py``.
+``functional.py`` (grad, jacobian, hessian, ...), then ``module.py``, ``nn.py``, ``optim.py``
+and ``graph.py`` (``draw_graph``).
 
     >>> import optilab.autograd as ag
     >>> x = ag.Tensor(10.0)
@@ -15,6 +16,7 @@ This package never imports torch (torch is only the tests' oracle).
 """
 
 from .functional import check_grads, flatten, grad, hessian, hvp, jacobian, value_and_grad
+from .graph import GraphPicture, draw_graph
 from .module import Module
 from .nn import Exp, MSELoss, ReLU, Sigmoid, Tanh
 from .primitives import (
@@ -58,5 +60,6 @@ __all__ = [
     "exp", "log", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sqrt", "sign",
     "maximum", "minimum", "clip", "where", "sum", "mean", "logsumexp", "softmax",
     "reshape", "transpose", "broadcast_to", "concatenate", "stack",
+    "draw_graph", "GraphPicture",
     "Module", "Exp", "Tanh", "Sigmoid", "ReLU", "MSELoss",
 ]

@@ -73,13 +73,15 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 
 def gradients(root: Tensor, seed: Any, create_graph: bool = False,
-              inputs: frozenset[int] = frozenset()) -> dict[int, tuple[Tensor, Any]]:
+              inputs: frozenset[int] = frozenset(),
+              every_node: bool = False) -> dict[int, tuple[Tensor, Any]]:
     """Run the reverse sweep from ``root`` with d(root) = ``seed``.
 
     Returns ``{id(t): (t, dy/dt)}`` for the leaves reached and for the tensors whose ids
     are in ``inputs`` (the sweep stops there).  With ``create_graph`` the rules run on
     Tensors and build the graph of the gradient itself (for second derivatives);
-    otherwise they run on plain numpy arrays, which is faster.
+    otherwise they run on plain numpy arrays, which is faster.  ``every_node`` also
+    returns the gradient of every intermediate node (for ``draw_graph``).
     """
     grads: dict[int, Any] = {id(root): seed}
     found: dict[int, tuple[Tensor, Any]] = {}
@@ -90,6 +92,8 @@ def gradients(root: Tensor, seed: Any, create_graph: bool = False,
         if node._op is None or id(node) in inputs:
             found[id(node)] = (node, g)
             continue
+        if every_node:
+            found[id(node)] = (node, g)
         _check_unchanged(node)
         if create_graph:
             ans, args = node, node._args
