@@ -59,3 +59,13 @@ def test_times_carry_units(seconds, text):
     from benchmarks.bench_autograd import fmt_time
 
     assert fmt_time(seconds) == text
+
+
+def test_run_overhead_benchmark_prints_its_table():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_run", "--rounds", "1", "--steps", "20"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith(("| sgd", "| adam"))]
+    assert len(rows) == 2 and all(re.search(r"\| \d+\.\d{3} \|", row) for row in rows)

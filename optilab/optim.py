@@ -1,0 +1,421 @@
+"""Optimisation runs: torch.optim (or our own engine) on a function, recorded as a Trajectory.
+
+``run`` is the hand-written torch loop every course starts with, plus the bookkeeping:
+
+    for k in range(steps):
+        optimizer.zero_grad(); loss = f(x); loss.backward(); optimizer.step(); scheduler.step()
+
+It records x, f(x), grad f(x) and the learning rate at every step, stops when the run
+converges (optional tolerances) or diverges (a non-finite value or a point beyond
+``bound``), and never changes the arithmetic: a run equals that loop to the last bit.
+
+    >>> from optilab.optim import run
+    >>> t = run(lambda x, y: x ** 2 + 10 * y ** 2, [1.0, 1.0], "sgd", lr=0.05, steps=50)
+    >>> t.points.shape, t.status
+    ((51, 2), 'max_steps')
+    >>> run(lambda x: x ** 2, 1.0, "sgd", lr=1.5, steps=100).summary()  # doctest: +ELLIPSIS
+    'sgd (lr=1.5) diverged at step ... lr < 2 / lambda_max = 1 ...'
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .trajectory import Trajectory, stability_limit
+
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD,            # momentum=..., nesterov=True for the variants
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+    "adadelta": torch.optim.Adadelta,
+    "lbfgs": torch.optim.LBFGS,
+}
+_S = torch.optim.lr_scheduler
+SCHEDULERS: dict[str, type] = {
+    "step": _S.StepLR, "multistep": _S.MultiStepLR, "exponential": _S.ExponentialLR,
+    "lambda": _S.LambdaLR, "cosine": _S.CosineAnnealingLR, "onecycle": _S.OneCycleLR,
+    "plateau": _S.ReduceLROnPlateau,
+}
+ENGINES = ("torch", "optilab")
+
+
+def _scheduler_defaults(name: str, lr: float, steps: int) -> dict[str, Any]:
+    """What a demo needs when the user names a scheduler and nothing else (all overridable)."""
+    return {
+        "step": {"step_size": max(1, steps // 4), "gamma": 0.5},
+        "multistep": {"milestones": [steps // 2, (3 * steps) // 4], "gamma": 0.1},
+        "exponential": {"gamma": 0.99},
+        "cosine": {"T_max": steps},
+        "onecycle": {"max_lr": lr, "total_steps": steps},
+    }.get(name, {})
+
+
+# ----------------------------------------------------------------------------- the public API
+
+def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float | None = None,
+        steps: int = 100, scheduler: str | type | None = None,
+        scheduler_kwargs: Mapping[str, Any] | None = None, engine: str = "torch", *,
+        device: str = "cpu", gtol: float | None = None, ftol: float | None = None,
+        bound: float = 1e6, progress: bool | None = None, label: str | None = None,
+        **optimizer_kwargs: Any) -> Trajectory:
+    """Minimise ``f`` from ``x0`` and return the Trajectory.
+
+    ``f`` takes the point as one tensor (``f(p)``) or one scalar tensor per coordinate
+    (``f(x, y)``).  ``optimizer`` is a name from ``OPTIMIZERS`` or a torch.optim class;
+    extra keyword arguments go to it (``momentum=0.9``, ``betas=(0.9, 0.99)``).
+    ``scheduler`` is a name from ``SCHEDULERS`` or a torch scheduler class, stepped once
+    per step (ReduceLROnPlateau gets the loss).  ``engine="optilab"`` runs our own engine
+    with its hand-made GD and Adam.  The run stops early when ``|grad f| <= gtol``, when
+    ``|f_k - f_(k-1)| <= ftol``, or when it diverges (non-finite f or some ``|x_i| > bound``).
+    ``progress``: a tqdm bar (None: only if the run lasts over a second).
+    """
+    x0_array = _check_x0(x0)
+    _check_number("steps", steps, integer=True, hint="try steps=100")
+    if lr is not None:
+        _check_number("lr", lr, hint="try lr=0.1 or lr=1e-3")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    n_coords = _coordinates(f, x0_array)
+    name = optimizer if isinstance(optimizer, str) else getattr(optimizer, "__name__", "custom")
+    settings = {"optimizer": name, "lr": lr, "steps": steps, "engine": engine, "device": device,
+                "scheduler": scheduler if scheduler is None or isinstance(scheduler, str)
+                else scheduler.__name__, "label": label or name, **optimizer_kwargs}
+    loop = _TorchLoop if engine == "torch" else _OptilabLoop
+    state = loop(f, x0_array, n_coords, optimizer, lr, optimizer_kwargs, device)
+    settings["lr"] = state.lr()                  # the optimizer's, before a scheduler moves it
+    if scheduler is not None:
+        state.attach_scheduler(scheduler, dict(scheduler_kwargs or {}), steps)
+        settings["scheduler_kwargs"] = state.scheduler_kwargs
+    bar = tqdm(total=steps, disable=progress is False, delay=0 if progress else 1.0,
+               desc=str(settings["label"]), leave=bool(progress))
+    try:
+        trajectory = _record(state, steps, gtol, ftol, bound, bar)
+    finally:
+        bar.close()
+    trajectory.settings = settings
+    if trajectory.diverged and state.is_gradient_descent():
+        _add_stability_limit(trajectory, state, x0_array)
+    return trajectory
+
+
+def race(f: Callable[..., Any], x0: Any, configs: Mapping[str, Mapping[str, Any]],
+         **common: Any) -> dict[str, Trajectory]:
+    """Run several configurations from the same start; trajectories by label.
+
+    A config without an ``optimizer`` key uses its label as the optimizer name:
+    ``race(f, [-1, 1], {"SGD": dict(lr=1e-3), "Adam": dict(lr=0.1)}, steps=200)``.
+    """
+    if not isinstance(configs, Mapping) or not configs:
+        raise TypeError(f"configs must be a non-empty dict label -> settings, e.g. "
+                        f'{{"SGD": dict(lr=0.01)}}, got {configs!r}')
+    runs = {}
+    for label, config in configs.items():
+        settings = {**common, **config}
+        if "optimizer" not in settings:
+            if str(label).lower() not in OPTIMIZERS:
+                raise ValueError(
+                    f"race: the config {label!r} has no 'optimizer' and its label is not an "
+                    f"optimizer name ({', '.join(OPTIMIZERS)}); add optimizer=... to it")
+            settings["optimizer"] = str(label).lower()
+        runs[label] = run(f, x0, label=str(label), **settings)
+    return runs
+
+
+# ----------------------------------------------------------------------------- the loop
+
+def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bound: float,
+            bar: Any) -> Trajectory:
+    """Step, recording x_k, f(x_k), grad f(x_k) and lr_k, until done (see Trajectory)."""
+    points, values, grads, lrs = [state.point()], [], [], []
+    status, reason, diverged_at = "max_steps", "", None
+    for k in range(steps + 1):
+        value, grad = state.evaluate()
+        values.append(value)
+        grads.append(grad)
+        point = points[-1]
+        if not (math.isfinite(value) and all(map(math.isfinite, grad))):
+            status, diverged_at = "diverged", k
+            reason = f"f(x) became {value}" if not math.isfinite(value) else \
+                "the gradient became infinite or NaN"
+        elif max(map(abs, point)) > bound:
+            status, diverged_at = "diverged", k
+            reason = f"the point left the bound |x_i| <= {bound:g}"
+        elif gtol is not None and math.sqrt(sum(g * g for g in grad)) <= gtol:
+            status, reason = "converged", f"|grad f| <= gtol = {gtol:g}"
+        elif ftol is not None and k > 0 and abs(value - values[-2]) <= ftol:
+            status, reason = "converged", f"|f_k - f_(k-1)| <= ftol = {ftol:g}"
+        if status != "max_steps" or k == steps:
+            break
+        lrs.append(state.lr())
+        state.step(value)
+        points.append(state.point())
+        bar.update()
+    return Trajectory(np.array(points), np.array(values), np.array(grads), np.array(lrs),
+                      status=status, reason=reason, diverged_at=diverged_at,
+                      evaluations=state.evaluations)
+
+
+class _Loop:
+    """One engine's side of the loop: leaves, optimizer, scheduler, evaluate and step."""
+
+    evaluations = 0
+
+    def __init__(self, f: Callable[..., Any], x0: np.ndarray, n_coords: int, optimizer: Any,
+                 lr: float | None, kwargs: dict[str, Any], device: str) -> None:
+        self.f, self.n_coords, self.shape = f, n_coords, x0.shape
+        self.params = self.leaves(x0, device)
+        self.optimizer = self.make_optimizer(optimizer, lr, kwargs)
+        self.scheduler, self.scheduler_kwargs, self.plateau = None, {}, False
+
+    def call(self) -> Any:
+        """f at the current point, checked: a scalar tensor of this engine."""
+        self.evaluations += 1
+        try:
+            out = self.f(*self.params)
+        except (IndexError, RuntimeError, ValueError) as e:
+            if self.evaluations > 1:
+                raise
+            given = [tuple(p.shape) for p in self.params]
+            raise ValueError(f"f failed on its first call, at x0 (shapes {given}): "
+                             f"{type(e).__name__}: {e}. Does f expect an x0 of another size?"
+                             ) from e
+        if not isinstance(out, self.tensor_type):
+            raise TypeError(
+                f"f must return a {self.tensor_type.__module__}.{self.tensor_type.__name__} "
+                f"computed from its input, got {type(out).__name__}. Write f with tensor "
+                f"operations (x.sin(), x ** 2, optilab.ops.exp(x)), not math.* or numpy.*, "
+                f"and do not call .item() inside f.")
+        if math.prod(out.shape) != 1:
+            raise ValueError(f"f must return a scalar (one number), got shape "
+                             f"{tuple(out.shape)}; reduce it with .sum() or .mean()")
+        return out
+
+    def is_gradient_descent(self) -> bool:
+        return False
+
+
+class _TorchLoop(_Loop):
+    tensor_type = torch.Tensor
+
+    def leaves(self, x0: np.ndarray, device: str) -> list[torch.Tensor]:
+        if str(device).startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} but torch sees no CUDA GPU here "
+                             f"(torch.cuda.is_available() is False); use device='cpu'")
+        as_leaf = lambda v: torch.tensor(v, dtype=torch.float64, device=device,
+                                         requires_grad=True)
+        return [as_leaf(v) for v in x0] if self.n_coords > 1 else [as_leaf(x0)]
+
+    def make_optimizer(self, optimizer: Any, lr: float | None,
+                       kwargs: dict[str, Any]) -> torch.optim.Optimizer:
+        cls = _lookup(optimizer, OPTIMIZERS, "optimizer", torch.optim.Optimizer)
+        self.lbfgs = issubclass(cls, torch.optim.LBFGS)
+        self.name = cls.__name__
+        return _construct(cls, self.params, {} if lr is None else {"lr": lr}, kwargs)
+
+    def attach_scheduler(self, scheduler: Any, kwargs: dict[str, Any], steps: int) -> None:
+        cls = _lookup(scheduler, SCHEDULERS, "scheduler", (_S.LRScheduler, _S.ReduceLROnPlateau))
+        name = next((k for k, v in SCHEDULERS.items() if v is cls), "")
+        if name == "lambda" and "lr_lambda" not in kwargs:
+            raise ValueError("the 'lambda' scheduler needs scheduler_kwargs={'lr_lambda': ...}, "
+                             "e.g. lambda step: 0.95 ** step (a factor times the initial lr)")
+        defaults = _scheduler_defaults(name, self.lr(), steps)
+        if name == "onecycle" and not {"momentum", "betas"} & set(self.optimizer.defaults):
+            defaults["cycle_momentum"] = False     # LBFGS, Adagrad, Adadelta have no momentum
+        self.scheduler_kwargs = {**defaults, **kwargs}
+        self.scheduler = _construct(cls, self.optimizer, {}, self.scheduler_kwargs)
+        self.plateau = issubclass(cls, _S.ReduceLROnPlateau)
+
+    def lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def closure(self) -> torch.Tensor:
+        self.optimizer.zero_grad()
+        loss = self.call()
+        loss.backward()
+        return loss
+
+    def evaluate(self) -> tuple[float, list[float]]:
+        loss = self.closure()
+        if self.n_coords > 1:
+            return loss.item(), [_grad(p) for p in self.params]
+        p = self.params[0]
+        grad = p.grad.reshape(-1).tolist() if p.grad is not None else [0.0] * p.numel()
+        return loss.item(), grad
+
+    def step(self, value: float) -> None:
+        if self.lbfgs:
+            self.optimizer.step(self.closure)
+        else:
+            self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step(value) if self.plateau else self.scheduler.step()
+
+    def point(self) -> list[float]:
+        if self.n_coords > 1:
+            return [p.item() for p in self.params]
+        return self.params[0].detach().reshape(-1).tolist()
+
+    def is_gradient_descent(self) -> bool:
+        group = self.optimizer.param_groups[0]
+        return self.name == "SGD" and not group.get("nesterov") and not group.get("dampening")
+
+    def momentum(self) -> float:
+        return float(self.optimizer.param_groups[0].get("momentum", 0.0))
+
+    def hessian(self, x0: np.ndarray) -> np.ndarray:
+        point = torch.tensor(x0.reshape(-1), dtype=torch.float64)
+        g = (lambda p: self.f(*p)) if self.n_coords > 1 else \
+            (lambda p: self.f(p.reshape(self.shape)))
+        return torch.autograd.functional.hessian(g, point).numpy()
+
+
+def _grad(p: torch.Tensor) -> float:
+    return p.grad.item() if p.grad is not None else 0.0
+
+
+class _OptilabLoop(_Loop):
+    """The same loop on optilab.autograd with its hand-made optimizers (GD, Adam)."""
+
+    def __init__(self, *args: Any) -> None:
+        from . import autograd as ag
+        from .autograd import optim as ag_optim
+
+        self.ag, self.tensor_type = ag, ag.Tensor
+        self.choices = {"sgd": ag_optim.GD, "gd": ag_optim.GD, "adam": ag_optim.Adam}
+        super().__init__(*args)
+
+    def leaves(self, x0: np.ndarray, device: str) -> list[Any]:
+        if device != "cpu":
+            raise ValueError(f"engine='optilab' runs on numpy, on the CPU; got device={device!r}. "
+                             f"Use engine='torch' for a GPU.")
+        return [self.ag.Tensor(v) for v in x0] if self.n_coords > 1 else [self.ag.Tensor(x0)]
+
+    def make_optimizer(self, optimizer: Any, lr: float | None, kwargs: dict[str, Any]) -> Any:
+        if optimizer not in self.choices:
+            raise ValueError(f"engine='optilab' has the hand-made optimizers "
+                             f"{', '.join(self.choices)}; got {optimizer!r}. "
+                             f"Use engine='torch' for {optimizer!r}.")
+        self.name = optimizer
+        return _construct(self.choices[optimizer], self.params,
+                          {} if lr is None else {"lr": lr}, kwargs)
+
+    def attach_scheduler(self, scheduler: Any, kwargs: dict[str, Any], steps: int) -> None:
+        raise ValueError("learning-rate schedulers are torch.optim.lr_scheduler objects: "
+                         "use engine='torch' with a scheduler")
+
+    def lr(self) -> float:
+        return float(self.optimizer.lr)
+
+    def evaluate(self) -> tuple[float, list[float]]:
+        self.optimizer.zero_grad()
+        loss = self.call()
+        loss.backward()
+        grads = [np.zeros_like(p.value) if p.grad is None else p.grad for p in self.params]
+        return float(loss.item()), np.concatenate([np.ravel(g) for g in grads]).tolist()
+
+    def step(self, value: float) -> None:
+        self.optimizer.step()
+
+    def point(self) -> list[float]:
+        return np.concatenate([np.ravel(p.value) for p in self.params]).tolist()
+
+    def is_gradient_descent(self) -> bool:
+        return self.name in ("sgd", "gd")
+
+    def momentum(self) -> float:
+        return float(self.optimizer.momentum)
+
+    def hessian(self, x0: np.ndarray) -> np.ndarray:
+        g = (lambda p: self.f(*[p[i] for i in range(self.n_coords)])) if self.n_coords > 1 else \
+            (lambda p: self.f(p.reshape(self.shape)))
+        return np.asarray(self.ag.hessian(g)(x0.reshape(-1)))
+
+
+def _add_stability_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray) -> None:
+    """lambda_max of the Hessian at x0 and the learning rate limit it implies."""
+    with np.errstate(all="ignore"):
+        try:
+            hessian = np.atleast_2d(state.hessian(x0))
+        except (ArithmeticError, ValueError, RuntimeError, NotImplementedError):
+            return                                  # no Hessian here (a kink): no hint
+    if not np.all(np.isfinite(hessian)):
+        return
+    eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
+    trajectory.lambda_min, trajectory.lambda_max = float(eigenvalues[0]), float(eigenvalues[-1])
+    trajectory.stability_limit = stability_limit(trajectory.lambda_max, state.momentum())
+
+
+# ----------------------------------------------------------------------------- checks
+
+def _check_x0(x0: Any) -> np.ndarray:
+    try:
+        if hasattr(x0, "detach"):
+            x0 = x0.detach().cpu().numpy()
+        arr = np.array(getattr(x0, "value", x0), dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"x0 must be a number or a list/array of numbers, got {x0!r}") from e
+    if arr.ndim > 1 or arr.size == 0:
+        raise ValueError(f"x0 must be a number or a flat list of coordinates, got shape "
+                         f"{arr.shape}; try x0=[1.0, -0.5]")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"x0 must be finite, got {arr.tolist()}; start from a real point")
+    return arr
+
+
+def _check_number(name: str, v: Any, *, integer: bool = False, hint: str = "") -> None:
+    ok = isinstance(v, (int, np.integer)) if integer else isinstance(v, (int, float, np.floating))
+    if isinstance(v, bool) or not ok or not math.isfinite(v) or v <= 0 or (integer and v < 1):
+        kind = "an integer >= 1" if integer else "a positive number"
+        raise ValueError(f"{name} must be {kind}, got {v!r} ({hint})")
+
+
+def _coordinates(f: Callable[..., Any], x0: np.ndarray) -> int:
+    """1 if f takes the point as one tensor, else the number of coordinates f(x, y, ...) takes."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of the point, got {type(f).__name__}")
+    n = getattr(f, "dim", None)
+    if n is None:
+        try:
+            params = inspect.signature(f).parameters.values()
+        except (TypeError, ValueError):
+            return 1
+        kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        n = sum(p.kind in kinds and p.default is p.empty for p in params)
+    if n > 1 and x0.size != n:
+        raise ValueError(f"f takes {n} coordinates but x0 has {x0.size}: {x0.tolist()}; "
+                         f"give x0 with {n} numbers")
+    if n == 1 and getattr(f, "dim", None) == 1 and x0.size != 1:
+        raise ValueError(f"f is a function of one variable but x0 has {x0.size} numbers")
+    return max(int(n), 1)
+
+
+def _lookup(choice: Any, table: dict[str, type], what: str, base: Any) -> type:
+    if isinstance(choice, type) and issubclass(choice, base):
+        return choice
+    if isinstance(choice, str) and choice.lower() in table:
+        return table[choice.lower()]
+    close = difflib.get_close_matches(str(choice).lower(), table, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"unknown {what} {choice!r}: use one of {', '.join(table)} "
+                     f"or a torch class.{hint}")
+
+
+def _construct(cls: type, first: Any, lr: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+    """cls(first, **lr, **kwargs), with torch's complaints turned into teaching messages."""
+    try:
+        return cls(first, **lr, **kwargs)
+    except TypeError as e:
+        accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in
+                    ("self", "params", "optimizer")]
+        raise TypeError(f"{cls.__name__} does not accept {sorted(kwargs)} ({e}). "
+                        f"Its settings are: {', '.join(accepted)}") from None

@@ -1,0 +1,133 @@
+"""Trajectory: the one record every optimisation run in optilab produces.
+
+A run of ``n`` steps from ``x0`` visits the points ``x0, x1, ..., xn``; the Trajectory keeps
+them with the value and gradient of ``f`` at each, the learning rate used at each step,
+the settings, and how the run ended:
+
+* ``"converged"``  -- a tolerance was met (gradient norm, or change of the value);
+* ``"diverged"``   -- the value became inf/NaN or the point left the bound ``|x_i| <= bound``;
+  the run stopped there, at ``diverged_at`` (an index into ``points``);
+* ``"max_steps"``  -- it ran every step it was given.
+
+Plots, sliders, races and exercises all read this one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+Status = Literal["converged", "diverged", "max_steps"]
+
+
+@dataclass
+class Trajectory:
+    """The path of one optimisation run.
+
+    ``points`` (steps + 1, d) starts with x0; ``values`` (steps + 1,) and ``grads``
+    (steps + 1, d) are f and its gradient at each point; ``lrs`` (steps,) is the learning
+    rate each step used.  ``stability_limit`` is, for gradient descent, the largest stable
+    learning rate at the start, 2 (1 + momentum) / lambda_max(Hessian(x0)), computed when
+    gradient descent diverges (with ``lambda_max`` and ``lambda_min``, its extreme eigenvalues).
+    """
+
+    points: np.ndarray
+    values: np.ndarray
+    grads: np.ndarray
+    lrs: np.ndarray
+    settings: dict[str, Any] = field(default_factory=dict)
+    status: Status = "max_steps"
+    diverged_at: int | None = None
+    reason: str = ""
+    evaluations: int = 0
+    stability_limit: float | None = None
+    lambda_max: float | None = None
+    lambda_min: float | None = None
+
+    @property
+    def steps(self) -> int:
+        """Number of steps taken (``len(points) - 1``)."""
+        return len(self.points) - 1
+
+    @property
+    def x(self) -> np.ndarray:
+        """The last point."""
+        return self.points[-1]
+
+    @property
+    def value(self) -> float:
+        """f at the last point."""
+        return float(self.values[-1])
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    @property
+    def label(self) -> str:
+        return str(self.settings.get("label") or self.settings.get("optimizer", "run"))
+
+    def summary(self) -> str:
+        """What happened, in words (with the stability limit when gradient descent diverged)."""
+        s = self.settings
+        lr = s.get("lr")
+        head = f"{self.label} (lr={lr:g})" if isinstance(lr, float) else self.label
+        start = f"from {_point(self.points[0])}"
+        if self.status == "diverged":
+            text = f"{head} diverged at step {self.diverged_at} {start}: {self.reason}."
+            return text + self._stability_hint()
+        end = f"f = {self.value:.6g} at {_point(self.x)}"
+        if self.status == "converged":
+            return f"{head} converged after {self.steps} steps {start}: {end} ({self.reason})."
+        return (f"{head} ran all {self.steps} steps {start} without meeting a tolerance: "
+                f"{end}, |grad f| = {np.linalg.norm(self.grads[-1]):.3g}.")
+
+    def _stability_hint(self) -> str:
+        """Why gradient descent diverged, from the Hessian's eigenvalues at x0."""
+        lr, limit = self.settings.get("lr"), self.stability_limit
+        if self.lambda_max is None or not isinstance(lr, float):
+            return " Try a smaller learning rate (divide it by 10)."
+        if limit is None:
+            return (f" At the start every Hessian eigenvalue is <= 0 (the largest is "
+                    f"{self.lambda_max:.3g}): f curves downwards in every direction, so no "
+                    f"learning rate is stable; f may be unbounded below.")
+        if lr >= limit:
+            momentum = float(self.settings.get("momentum", 0.0) or 0.0)
+            rule = "2 / lambda_max" if not momentum else f"2 (1 + {momentum:g}) / lambda_max"
+            return (f" Gradient descent is stable near the start only if lr < {rule} = "
+                    f"{limit:.3g} (lambda_max = {self.lambda_max:.3g}, the largest Hessian "
+                    f"eigenvalue at x0); lr = {lr:g} is {lr / limit:.3g} times that. "
+                    f"Try lr < {limit:.2g}.")
+        if self.lambda_min is not None and self.lambda_min < 0:
+            return (f" lr = {lr:g} is below the stability limit {limit:.3g} at the start, but f "
+                    f"curves downwards along some direction there (smallest Hessian eigenvalue "
+                    f"{self.lambda_min:.3g} < 0): gradient descent slides down that way, and f "
+                    f"may be unbounded below: no learning rate prevents that.")
+        return (f" lr = {lr:g} is below the stability limit {limit:.3g} at the start; the "
+                f"curvature grew along the path. Try a smaller learning rate.")
+
+    def __repr__(self) -> str:
+        where = f", diverged_at={self.diverged_at}" if self.diverged else ""
+        return (f"Trajectory({self.label}, steps={self.steps}, status={self.status!r}{where}, "
+                f"f={self.value:.6g})")
+
+
+def _point(p: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in np.ravel(p)) + ")"
+
+
+def stability_limit(lambda_max: float, momentum: float = 0.0) -> float | None:
+    """Largest stable step of gradient descent (heavy-ball momentum) on a quadratic.
+
+    On f = lambda x^2 / 2, x <- x - lr f'(x) multiplies x by (1 - lr lambda) each step:
+    stable iff lr < 2 / lambda.  With momentum m the limit is 2 (1 + m) / lambda.
+    None when lambda <= 0 (no learning rate is stable).
+
+    >>> stability_limit(4.0)
+    0.5
+    >>> stability_limit(4.0, momentum=0.9)
+    0.95
+    """
+    return 2.0 * (1.0 + momentum) / lambda_max if lambda_max > 0 else None
