@@ -22,6 +22,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -136,10 +137,12 @@ def race(f: Callable[..., Any], x0: Any, configs: Mapping[str, Mapping[str, Any]
 def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bound: float,
             bar: Any) -> Trajectory:
     """Step, recording x_k, f(x_k), grad f(x_k) and lr_k, until done (see Trajectory)."""
-    points, values, grads, lrs = [state.point()], [], [], []
+    points, values, grads, lrs, times = [state.point()], [], [], [], []
     status, reason, diverged_at = "max_steps", "", None
+    start = time.perf_counter()
     for k in range(steps + 1):
         value, grad = state.evaluate()
+        times.append(time.perf_counter() - start)
         values.append(value)
         grads.append(grad)
         point = points[-1]
@@ -161,7 +164,7 @@ def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bo
         points.append(state.point())
         bar.update()
     return Trajectory(np.array(points), np.array(values), np.array(grads), np.array(lrs),
-                      status=status, reason=reason, diverged_at=diverged_at,
+                      np.array(times), status=status, reason=reason, diverged_at=diverged_at,
                       evaluations=state.evaluations)
 
 

@@ -28,15 +28,18 @@ class Trajectory:
 
     ``points`` (steps + 1, d) starts with x0; ``values`` (steps + 1,) and ``grads``
     (steps + 1, d) are f and its gradient at each point; ``lrs`` (steps,) is the learning
-    rate each step used.  ``stability_limit`` is, for gradient descent, the largest stable
-    learning rate at the start, 2 (1 + momentum) / lambda_max(Hessian(x0)), computed when
-    gradient descent diverges (with ``lambda_max`` and ``lambda_min``, its extreme eigenvalues).
+    rate each step used; ``times`` (steps + 1,) the wall-clock seconds since the run
+    started at which each point was evaluated.  ``stability_limit`` is, for gradient
+    descent, the largest stable learning rate at the start, 2 (1 + momentum) /
+    lambda_max(Hessian(x0)), computed when gradient descent diverges (with ``lambda_max``
+    and ``lambda_min``, the Hessian's extreme eigenvalues).
     """
 
     points: np.ndarray
     values: np.ndarray
     grads: np.ndarray
     lrs: np.ndarray
+    times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     settings: dict[str, Any] = field(default_factory=dict)
     status: Status = "max_steps"
     diverged_at: int | None = None

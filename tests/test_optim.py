@@ -116,6 +116,7 @@ def test_the_trajectory_records_values_gradients_and_settings():
     assert isinstance(t, Trajectory)
     assert t.points.shape == (26, 2) and t.values.shape == (26,) and t.grads.shape == (26, 2)
     assert t.lrs.shape == (25,) and np.all(t.lrs == 0.01)
+    assert t.times.shape == (26,) and np.all(np.diff(t.times) > 0)
     assert t.points[0].tolist() == [-1.2, 1.0]
     for p, v, g in zip(t.points[::5], t.values[::5], t.grads[::5]):
         x, y = (torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in p)
