@@ -82,8 +82,28 @@ def python_packages() -> None:
     STAMP.write_text(wanted)  # written last: an interrupted install is redone next time
 
 
-# A system step (say, installing a browser for browser tests) is one more function here.
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def chromium() -> None:
+    """Debian's Chromium for the browser test (Playwright drives it; it never downloads one)."""
+    if CHROMIUM.exists():
+        return
+    can_apt = sys.platform.startswith("linux") and os.geteuid() == 0 and Path(
+        "/usr/bin/apt-get").exists()
+    if not can_apt:
+        say("no /usr/bin/chromium: the browser test will be skipped (under CI it fails). "
+            "Install it with: sudo apt-get install chromium")
+        return
+    say("installing Debian's chromium for the browser test (apt-get, a minute or two)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        if subprocess.call(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL) != 0:
+            sys.exit(f"[dev] {' '.join(cmd)} failed; install chromium by hand and retry")
+
+
 SETUP_STEPS = [python_version, virtual_environment, python_packages]
+TEST_STEPS = [chromium]                  # only the test command needs a browser
 
 
 def ensure_environment() -> None:
@@ -110,6 +130,8 @@ def lab(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     ensure_environment()
+    for step in TEST_STEPS:
+        step()
     say("ruff check .")
     lint = run(PYTHON, "-m", "ruff", "check", ".")
     say("pytest")
