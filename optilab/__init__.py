@@ -7,4 +7,6 @@ numpy arrays and numbers alike (see ``optilab.ops``), so ``ol.exp(x)`` reads as 
 
 from .ops import abs, cos, exp, log, sigmoid, sin, sqrt, tanh  # noqa: A004
 
+__all__ = ["abs", "cos", "exp", "log", "sigmoid", "sin", "sqrt", "tanh"]
+
 __version__ = "0.1.0"
