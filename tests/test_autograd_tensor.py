@@ -211,3 +211,10 @@ def test_importing_the_engine_is_cheap_and_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_reductions_accept_torchs_spelling_dim_and_keepdim():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.sum(dim=0, keepdim=True).shape == (1, 3)
+    assert x.mean(dim=1).shape == (2,)
+    assert x.logsumexp(dim=-1, keepdim=True).shape == (2, 1)

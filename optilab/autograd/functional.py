@@ -204,13 +204,15 @@ def check_grads(f: Callable[..., Any], order: int = 2, eps: float = 1e-6,
         args = tuple(a if isinstance(a, Tensor) else Tensor(a, requires_grad=False)
                      for a in args)      # constants that still have .sin(), .exp(), ...
         for argnum in range(len(args)):
-            _check_arg(f, args, argnum, order, eps, rtol, atol, rng)
+            _check_arg(f, args, argnum, order, eps, rtol, atol, rng, 1)
 
     return check
 
 
 def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order: int,
-               eps: float, rtol: float, atol: float, rng: np.random.Generator) -> None:
+               eps: float, rtol: float, atol: float, rng: np.random.Generator,
+               level: int) -> None:
+    """Check derivative number ``level`` of f, then (while ``order > 1``) the next one."""
     x = np.asarray(args[argnum].value if isinstance(args[argnum], Tensor) else args[argnum],
                    dtype=np.float64)
 
@@ -230,10 +232,14 @@ def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order:
     analytic = float(np.sum(grad(u_dot_f)(x) * v))
     scale = max(abs(numeric), abs(analytic))
     if not abs(numeric - analytic) <= atol + rtol * scale:
+        hint = "" if level == 1 else (
+            " Right first derivatives with a wrong second one usually mean a rule that "
+            "computes with numpy (np.cos(x), x.value): write rules with optilab operations.")
         raise AssertionError(
-            f"check_grads: derivative mismatch for argument {argnum} at order {order}: "
+            f"check_grads: derivative mismatch for argument {argnum} at order {level}: "
             f"backward pass gives {analytic:.10g}, finite differences give {numeric:.10g} "
             f"(difference {abs(numeric - analytic):.3g}). A derivative rule is likely wrong."
+            + hint
         )
     if order > 1:
         new_args = args[:argnum] + (x,) + args[argnum + 1:]
@@ -241,7 +247,7 @@ def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order:
         def grad_along_u(*a: Any) -> Any:
             return grad(lambda z: (f(*a[:argnum], z, *a[argnum + 1:]) * u).sum())(a[argnum])
 
-        _check_arg(grad_along_u, new_args, argnum, order - 1, eps, rtol, atol, rng)
+        _check_arg(grad_along_u, new_args, argnum, order - 1, eps, rtol, atol, rng, level + 1)
 
 
 def _number(y: Any) -> np.ndarray:

@@ -53,6 +53,25 @@ def _elementwise(ufunc: np.ufunc) -> Any:
     return apply
 
 
+_NUMBER = (int, float, np.number)
+
+
+def _minus_one(y: Any, x: Any) -> Any:
+    """y - 1, except 1 where x = y = 0: x^0 = 1 is flat, its slope 0 (not 0 * 0^-1 = nan)."""
+    if isinstance(y, _NUMBER):                       # the usual x ** 2: no array work
+        return y - 1 if y != 0 else 1
+    zero = (_raw(y) == 0) & (_raw(x) == 0)
+    return where(zero, 1.0, y - 1) if zero.any() else y - 1
+
+
+def _nonzero(x: Any) -> Any:
+    """x, with 1 where x = 0: there x^y log x is 0 (0^y = 0 for y > 0), not 0 * log 0 = nan."""
+    if isinstance(x, _NUMBER):
+        return x if x != 0 else 1.0
+    zero = _raw(x) == 0
+    return where(zero, 1.0, x) if zero.any() else x
+
+
 add = Primitive(_elementwise(np.add), "add")
 subtract = Primitive(_elementwise(np.subtract), "subtract")
 multiply = Primitive(_elementwise(np.multiply), "multiply")
@@ -69,8 +88,8 @@ defvjp(multiply, lambda g, ans, x, y: g * y,
                  lambda g, ans, x, y: g * x)
 defvjp(divide,   lambda g, ans, x, y: g / y,
                  lambda g, ans, x, y: -g * ans / y)
-defvjp(power,    lambda g, ans, x, y: g * y * x ** (y - 1),          # d(x^y)/dx = y x^(y-1)
-                 lambda g, ans, x, y: g * ans * log(x))              # d(x^y)/dy = x^y log x
+defvjp(power,    lambda g, ans, x, y: g * y * x ** _minus_one(y, x),  # d(x^y)/dx = y x^(y-1)
+                 lambda g, ans, x, y: g * ans * log(_nonzero(x)))    # d(x^y)/dy = x^y log x
 defvjp(negative, lambda g, ans, x: -g)
 
 # ------------------------------------------------------------------ elementwise functions
@@ -200,7 +219,8 @@ def _untake(g: Any, index: Any, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _inverse(axes: Any) -> Any:
-    return None if axes is None else tuple(np.argsort(axes))
+    """The permutation that undoes ``transpose(x, axes)`` (negative axes count from the end)."""
+    return None if axes is None else tuple(np.argsort([a % len(axes) for a in axes]))
 
 
 def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:

@@ -384,14 +384,14 @@ class Tensor:
 
     clamp = clip
 
-    def sum(self, axis=None, keepdims=False, *, dim=None):
-        return P.sum(self, axis=_axis(axis, dim), keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return P.sum(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
 
-    def mean(self, axis=None, keepdims=False, *, dim=None):
-        return P.mean(self, axis=_axis(axis, dim), keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return P.mean(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
 
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None):
-        return P.logsumexp(self, axis=_axis(axis, dim), keepdims=keepdims)
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return P.logsumexp(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
 
     def softmax(self, axis=-1, *, dim=None):
         return P.softmax(self, axis=_axis(axis, dim))
@@ -400,7 +400,13 @@ class Tensor:
         return P.reshape(self, _shape_arg(shape))
 
     def transpose(self, *axes):
-        return P.transpose(self, _shape_arg(axes) or None)
+        """Two axes swap them, as in torch (``x.transpose(0, 1)``); more permute, as in numpy."""
+        axes = _shape_arg(axes)
+        if len(axes) == 2:
+            swap = list(range(self.ndim))
+            swap[axes[0]], swap[axes[1]] = swap[axes[1]], swap[axes[0]]
+            axes = tuple(swap)
+        return P.transpose(self, axes or None)
 
     @property
     def T(self):
