@@ -69,3 +69,14 @@ def test_run_overhead_benchmark_prints_its_table():
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines() if line.startswith(("| sgd", "| adam"))]
     assert len(rows) == 2 and all(re.search(r"\| \d+\.\d{3} \|", row) for row in rows)
+
+
+def test_widget_benchmark_prints_its_table():
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_widgets", "--moves", "1", "--steps", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines()
+            if line.startswith(("| rosenbrock", "| himmelblau", "| bumpy"))]
+    assert len(rows) == 4 and all(re.search(r"\| \d+\.\d ms \|", row) for row in rows)

@@ -1,0 +1,348 @@
+"""Interactive explorers: move a slider, the optimizer runs again, the picture redraws.
+
+Plain ipywidgets and a PNG image updated in place, so the same widget works in JupyterLab,
+Notebook 7, VS Code and Colab, and no interactive matplotlib backend is needed.
+
+* :func:`explore` -- one run of one optimizer, with sliders for its learning rate (log
+  scale), momentum or betas, scheduler, number of steps and starting point, and a choice of
+  view (curve, contour map, 3D surface) and of side panels (loss and learning rate per step).
+* :func:`race` -- several optimizers from one start on one surface, each with its own
+  learning-rate slider, and one step scrubber that moves them all.
+
+A run that diverges is a result: the widget shows "diverged at step k" and the run's
+explanation (the stability limit of gradient descent), never a traceback.
+
+    >>> ex = explore("rosenbrock", optimizer="sgd", lr=1e-3, steps=50)
+    >>> ex.controls["lr"].value = 0.01                 # what moving the slider does
+    >>> ex.trajectories[0].status
+    'diverged'
+    >>> "diverged at step 4" in ex.message.value and "lr &lt; 2 / lambda_max" in ex.message.value
+    True
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+
+from . import functions
+from .optim import OPTIMIZERS, run
+from .plot.live import Renderer
+from .plot.static import PANELS, Scene, as_paths, divergence_note
+from .trajectory import Trajectory
+
+SCHEDULER_CHOICES = ("none", "step", "multistep", "exponential", "cosine", "onecycle", "plateau")
+WITH_GAMMA = {"step": "gamma", "multistep": "gamma", "exponential": "gamma",
+              "plateau": "factor"}
+WITH_MOMENTUM = ("sgd", "rmsprop")
+WITH_BETAS = ("adam", "adamw")
+LR_RANGE = (-5.0, 1.5)                      # log10 of the learning-rate slider's ends
+
+
+def _function(f: Any, x_range: Any, y_range: Any) -> functions.TestFunction:
+    """A TestFunction from a name, a TestFunction, or a plain function plus its plot range."""
+    if isinstance(f, (str, functions.TestFunction)):
+        return functions.get(f)
+    if not callable(f):
+        raise TypeError(f"f must be a test-function name, a TestFunction or a function, "
+                        f"got {type(f).__name__}")
+    if x_range is None:
+        raise ValueError("a plain function needs its plot window: explore(f, x0, "
+                         "x_range=(-3, 3)) (and y_range=... for f(x, y))")
+    return functions.TestFunction(getattr(f, "__name__", "f"), f, x_range=x_range,
+                                  y_range=y_range)
+
+
+class _Picture:
+    """A Scene (function drawn once) and its Renderer; paths change, the background stays."""
+
+    def __init__(self, tf: functions.TestFunction, view: str, panels: Sequence[str]) -> None:
+        self.key = (view, tuple(panels))
+        self.scene = Scene(tf, view, panels=panels, animated=True, dpi=72)
+        self.renderer = Renderer(self.scene)
+        self.artists: dict[str, Any] = {}
+
+    def draw(self, trajectories: Mapping[str, Trajectory],
+             shown: Mapping[str, int] | None = None) -> bytes:
+        """PNG of these trajectories (only the first ``shown[label]`` points of each)."""
+        paths = as_paths(dict(trajectories), self.scene.func)
+        for path in paths:
+            if path.label not in self.artists:
+                self.artists[path.label] = self.scene.add_path(path.label)
+                self.renderer.invalidate()
+            k = len(path.points) if shown is None else shown[path.label]
+            self.artists[path.label].set_data(path.points[:k], path.values[:k],
+                                              path.lrs[:max(k - 1, 0)], path.diverged_at)
+        if len(paths) > 1 and not self.scene._legend:
+            self.scene.show_legend()
+            self.renderer.invalidate()
+        counts = None if shown is None else [shown[p.label] for p in paths]
+        if self.scene.fit_panels(paths, shown=counts):
+            self.renderer.invalidate()
+        if self.scene.set_note(divergence_note(paths, counts)):
+            self.renderer.invalidate()
+        return self.renderer.png()
+
+
+def _message(trajectories: Mapping[str, Trajectory]) -> str:
+    """HTML lines: each run's summary, red for a divergence."""
+    lines = []
+    for t in trajectories.values():
+        css = "optilab-diverged" if t.diverged else "optilab-ok"
+        color = "#b00000" if t.diverged else "#333333"
+        lines.append(f'<div class="{css}" style="color:{color}">{html.escape(t.summary())}</div>')
+    return "".join(lines)
+
+
+def _error(exc: Exception) -> str:
+    text = html.escape(f"{type(exc).__name__}: {exc}")
+    return f'<div class="optilab-error" style="color:#b00000">This setting failed: {text}</div>'
+
+
+class Explorer(widgets.VBox):
+    """One optimizer on one function; every control re-runs it and redraws.
+
+    ``controls`` maps names to the ipywidgets: ``"optimizer"``, ``"lr"``, ``"momentum"``,
+    ``"beta1"``, ``"beta2"``, ``"scheduler"``, ``"gamma"``, ``"steps"``, ``"x0"`` (a box
+    of one slider per coordinate: ``"x0_x"``, ``"x0_y"``), ``"view"``, ``"loss_panel"``,
+    ``"lr_panel"``.  ``trajectories`` holds the runs drawn now; ``message`` the text shown
+    under the picture; ``image`` the picture.
+    """
+
+    def __init__(self, f: Any, x0: Any = None, *, optimizer: str = "sgd", lr: float = 0.01,
+                 steps: int = 100, momentum: float = 0.0, scheduler: str | None = None,
+                 view: str | None = None, panels: Sequence[str] = ("loss",),
+                 x_range: Any = None, y_range: Any = None, engine: str = "torch") -> None:
+        self.function = _function(f, x_range, y_range)
+        tf, self.engine = self.function, engine
+        x0 = np.atleast_1d(np.asarray(tf.starts[0] if x0 is None else x0, dtype=float))
+        if x0.size != tf.dim:
+            raise ValueError(f"{tf.name} takes {tf.dim} coordinate(s); x0 has {x0.size}: "
+                             f"{x0.tolist()}")
+        if optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                             f"got {optimizer!r}")
+        unknown = [p for p in panels if p not in PANELS]
+        if unknown:
+            raise ValueError(f"panels can be {PANELS}, got {unknown}")
+        views = ("curve",) if tf.dim == 1 else ("contour", "surface")
+        view = view or views[0]
+        if view not in views:
+            raise ValueError(f"view must be one of {views} for {tf.name}, got {view!r}")
+        self.controls = self._make_controls(optimizer, lr, steps, momentum, scheduler or "none",
+                                            view, views, panels, x0)
+        for name, control in self.controls.items():   # CSS handles for tests and themes
+            control.add_class(f"optilab-{name.replace('_', '-')}")
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image.add_class("optilab-picture")
+        self.message = widgets.HTML()
+        self.trajectories: list[Trajectory] = []
+        self._picture: _Picture | None = None
+        c = self.controls
+        left = widgets.VBox([c["optimizer"], c["lr"], c["momentum"], c["beta1"], c["beta2"],
+                             c["scheduler"], c["gamma"]])
+        right = widgets.VBox([c["steps"], c["x0"], c["view"],
+                              widgets.HBox([c["loss_panel"], c["lr_panel"]])])
+        super().__init__([widgets.HBox([left, right]), self.image, self.message])
+        for control in self._inputs():
+            control.observe(self._changed, "value")
+        self._show_relevant()
+        self.update()
+
+    # -- controls ----------------------------------------------------------------------
+    def _make_controls(self, optimizer: str, lr: float, steps: int, momentum: float,
+                       scheduler: str, view: str, views: Sequence[str],
+                       panels: Sequence[str], x0: np.ndarray) -> dict[str, Any]:
+        tf = self.function
+        ranges = [tf.x_range, tf.y_range][:tf.dim]
+        starts = {f"x0_{name}": widgets.FloatSlider(
+            value=float(v), min=float(r[0]), max=float(r[1]), step=(r[1] - r[0]) / 200,
+            description=f"start {name}", **_box())
+            for name, v, r in zip(tf.variables, x0, ranges)}
+        return {
+            "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer,
+                                          description="optimizer", **_box()),
+            "lr": widgets.FloatLogSlider(value=lr, base=10, min=LR_RANGE[0], max=LR_RANGE[1],
+                                         step=0.05, description="learning rate",
+                                         readout_format=".2e", **_box()),
+            "momentum": widgets.FloatSlider(value=momentum, min=0.0, max=0.99, step=0.01,
+                                            description="momentum", **_box()),
+            "beta1": widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001,
+                                         description="beta1", readout_format=".3f", **_box()),
+            "beta2": widgets.FloatSlider(value=0.999, min=0.9, max=0.9999, step=0.0001,
+                                         description="beta2", readout_format=".4f", **_box()),
+            "scheduler": widgets.Dropdown(options=SCHEDULER_CHOICES, value=scheduler,
+                                          description="scheduler", **_box()),
+            "gamma": widgets.FloatSlider(value=0.5, min=0.05, max=0.999, step=0.005,
+                                         description="gamma", readout_format=".3f", **_box()),
+            "steps": widgets.IntSlider(value=steps, min=1, max=1000, description="steps",
+                                       **_box()),
+            "x0": widgets.VBox(list(starts.values())),
+            **starts,
+            "view": widgets.ToggleButtons(options=list(views), value=view,
+                                          style={"button_width": "80px"}),
+            "loss_panel": widgets.Checkbox(value="loss" in panels, description="loss panel",
+                                           indent=False),
+            "lr_panel": widgets.Checkbox(value="lr" in panels, description="lr panel",
+                                         indent=False),
+        }
+
+    def _inputs(self) -> list[Any]:
+        return [w for name, w in self.controls.items() if name != "x0"]
+
+    def _show_relevant(self) -> None:
+        """Show the momentum / beta / gamma sliders only where the settings use them."""
+        c = self.controls
+        shown = {"momentum": c["optimizer"].value in WITH_MOMENTUM,
+                 "beta1": c["optimizer"].value in WITH_BETAS,
+                 "beta2": c["optimizer"].value in WITH_BETAS,
+                 "gamma": c["scheduler"].value in WITH_GAMMA}
+        for name, visible in shown.items():
+            c[name].layout.display = None if visible else "none"
+        c["gamma"].description = WITH_GAMMA.get(c["scheduler"].value, "gamma")
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        self._show_relevant()
+        self.update()
+
+    # -- running and drawing ---------------------------------------------------------------
+    def settings(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`optilab.optim.run` that the controls say."""
+        c = self.controls
+        name = c["optimizer"].value
+        kwargs: dict[str, Any] = {"optimizer": name, "lr": float(c["lr"].value),
+                                  "steps": int(c["steps"].value), "engine": self.engine}
+        if name in WITH_MOMENTUM:
+            kwargs["momentum"] = float(c["momentum"].value)
+        if name in WITH_BETAS:
+            kwargs["betas"] = (float(c["beta1"].value), float(c["beta2"].value))
+        if name == "lbfgs":
+            kwargs["max_iter"] = 1         # one iteration per step, comparable with the others
+        scheduler = c["scheduler"].value
+        if scheduler != "none":
+            kwargs["scheduler"] = scheduler
+            if scheduler in WITH_GAMMA:
+                kwargs["scheduler_kwargs"] = {WITH_GAMMA[scheduler]: float(c["gamma"].value)}
+        return kwargs
+
+    @property
+    def x0(self) -> list[float]:
+        return [float(self.controls[f"x0_{v}"].value) for v in self.function.variables]
+
+    @property
+    def panels(self) -> tuple[str, ...]:
+        return tuple(p for p in ("loss", "lr") if self.controls[f"{p}_panel"].value)
+
+    def update(self) -> None:
+        """Run with the current settings and redraw (what every control change does)."""
+        try:
+            t = run(self.function, self.x0, progress=False, label=self.controls["optimizer"].value,
+                    **self.settings())
+        except Exception as exc:  # noqa: BLE001 - a widget shows the error, never a traceback
+            self.trajectories = []
+            self.message.value = _error(exc)
+            return
+        self.trajectories = [t]
+        key = (self.controls["view"].value, self.panels)
+        if self._picture is None or self._picture.key != key:
+            self._picture = _Picture(self.function, *key)
+        self.image.value = self._picture.draw({t.label: t})
+        self.message.value = _message({t.label: t})
+
+
+class Race(widgets.VBox):
+    """Several optimizers from one start, each with its own learning-rate slider, and one
+    step scrubber that shows all of them after the same number of steps.
+
+    ``controls``: ``"lr:<label>"`` per run, ``"step"`` (the scrubber), ``"view"``.
+    """
+
+    def __init__(self, f: Any, x0: Any, configs: Mapping[str, Mapping[str, Any]], *,
+                 steps: int = 200, view: str | None = None, panels: Sequence[str] = ("loss",),
+                 x_range: Any = None, y_range: Any = None) -> None:
+        self.function = _function(f, x_range, y_range)
+        if not isinstance(configs, Mapping) or not configs:
+            raise TypeError('configs must be a non-empty dict label -> settings, e.g. '
+                            '{"SGD": dict(lr=1e-3), "Adam": dict(lr=0.05)}')
+        self.x0 = self.function.starts[0] if x0 is None else x0
+        self.configs = {str(k): dict(v) for k, v in configs.items()}
+        self.steps = int(steps)
+        views = ("curve",) if self.function.dim == 1 else ("contour", "surface")
+        self.panels = tuple(panels)
+        self.controls: dict[str, Any] = {
+            f"lr:{label}": widgets.FloatLogSlider(
+                value=float(cfg.get("lr", 1e-3)), base=10, min=LR_RANGE[0], max=LR_RANGE[1],
+                step=0.05, description=label, readout_format=".2e", **_box())
+            for label, cfg in self.configs.items()}
+        self.controls["step"] = widgets.IntSlider(value=self.steps, min=0, max=self.steps,
+                                                  description="step", **_box())
+        self.controls["view"] = widgets.ToggleButtons(options=list(views),
+                                                      value=view or views[0])
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.message = widgets.HTML()
+        self.runs: dict[str, Trajectory] = {}
+        self._picture: _Picture | None = None
+        sliders = [w for k, w in self.controls.items() if k.startswith("lr:")]
+        super().__init__([widgets.HBox([widgets.VBox(sliders),
+                                        widgets.VBox([self.controls["step"],
+                                                      self.controls["view"]])]),
+                          self.image, self.message])
+        for label in self.configs:
+            self.controls[f"lr:{label}"].observe(self._rerun(label), "value")
+        self.controls["step"].observe(lambda change: self.redraw(), "value")
+        self.controls["view"].observe(lambda change: self.redraw(), "value")
+        for label in self.configs:
+            self._run(label)
+        self.redraw()
+
+    @property
+    def trajectories(self) -> list[Trajectory]:
+        return list(self.runs.values())
+
+    def _rerun(self, label: str) -> Callable[[dict[str, Any]], None]:
+        def rerun(change: dict[str, Any]) -> None:
+            self._run(label)
+            self.redraw()
+        return rerun
+
+    def _run(self, label: str) -> None:
+        settings = {**self.configs[label], "lr": float(self.controls[f"lr:{label}"].value),
+                    "steps": self.steps}
+        settings.setdefault("optimizer", label.lower())
+        try:
+            self.runs[label] = run(self.function, self.x0, progress=False, label=label,
+                                   **settings)
+        except Exception as exc:  # noqa: BLE001 - shown in the widget, never a traceback
+            self.runs.pop(label, None)
+            self.message.value = _error(exc)
+
+    def redraw(self) -> None:
+        """Draw every run up to the scrubber's step."""
+        key = (self.controls["view"].value, self.panels)
+        if self._picture is None or self._picture.key != key:
+            self._picture = _Picture(self.function, *key)
+        k = int(self.controls["step"].value)
+        shown = {label: min(k + 1, len(t.points)) for label, t in self.runs.items()}
+        self.image.value = self._picture.draw(self.runs, shown)
+        self.message.value = _message(self.runs)
+
+
+def _box() -> dict[str, Any]:
+    """Style and a fresh Layout for one control (a shared Layout would hide them all at once)."""
+    return {"style": {"description_width": "90px"}, "layout": widgets.Layout(width="340px")}
+
+
+def explore(f: Any, x0: Any = None, **settings: Any) -> Explorer:
+    """An :class:`Explorer` of ``f`` (a test-function name, a TestFunction, or a function
+    with ``x_range=``/``y_range=``) from ``x0`` (default: the function's first start)."""
+    return Explorer(f, x0, **settings)
+
+
+def race(f: Any, x0: Any, configs: Mapping[str, Mapping[str, Any]], **settings: Any) -> Race:
+    """A :class:`Race` of the ``configs`` (label -> run settings, as in
+    :func:`optilab.optim.race`) from ``x0``, with a shared step scrubber."""
+    return Race(f, x0, configs, **settings)

@@ -1,0 +1,149 @@
+"""The explorers in plain pytest: a slider is a traitlets object, setting .value runs it."""
+
+import numpy as np
+import pytest
+
+from optilab.widgets import Explorer, Race, explore, race
+
+
+@pytest.fixture(scope="module")
+def ex():
+    return explore("rosenbrock", optimizer="sgd", lr=1e-3, steps=40)
+
+
+def moved(ex, name, value):
+    """Set a control; return (new trajectory, whether the picture changed)."""
+    before = ex.image.value
+    ex.controls[name].value = value
+    return ex.trajectories[0], ex.image.value != before
+
+
+def test_the_explorer_runs_and_draws_at_once(ex):
+    assert isinstance(ex, Explorer)
+    (t,) = ex.trajectories
+    assert t.settings["optimizer"] == "sgd" and t.settings["lr"] == 1e-3 and t.steps == 40
+    assert bytes(ex.image.value).startswith(b"\x89PNG") and "ran all 40 steps" in ex.message.value
+
+
+def test_the_learning_rate_slider_reruns_and_redraws(ex):
+    t, changed = moved(ex, "lr", 5e-4)
+    assert t.settings["lr"] == pytest.approx(5e-4) and changed
+    assert ex.controls["lr"].min == -5 and ex.controls["lr"].base == 10   # a log scale
+
+
+def test_too_large_a_learning_rate_shows_the_divergence_message(ex):
+    t, _ = moved(ex, "lr", 0.01)
+    assert t.diverged
+    assert 'class="optilab-diverged"' in ex.message.value
+    assert "diverged at step" in ex.message.value and "stable near the start" in ex.message.value
+    moved(ex, "lr", 1e-3)
+    assert "optilab-diverged" not in ex.message.value
+
+
+def test_momentum_is_shown_for_sgd_and_betas_for_adam(ex):
+    c = ex.controls
+    assert c["momentum"].layout.display is None and c["beta1"].layout.display == "none"
+    t, changed = moved(ex, "momentum", 0.9)
+    assert t.settings["momentum"] == 0.9 and changed
+    t, _ = moved(ex, "optimizer", "adam")
+    assert t.settings["optimizer"] == "adam" and t.settings["betas"] == (0.9, 0.999)
+    assert c["momentum"].layout.display == "none" and c["beta1"].layout.display is None
+    t, _ = moved(ex, "beta1", 0.5)
+    assert t.settings["betas"] == (0.5, 0.999)
+    t, _ = moved(ex, "beta2", 0.99)
+    assert t.settings["betas"] == (0.5, 0.99)
+    moved(ex, "optimizer", "sgd")
+    moved(ex, "momentum", 0.0)
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adagrad", "adadelta", "adamw", "lbfgs"])
+def test_every_optimizer_of_the_dropdown_runs(ex, optimizer):
+    t, _ = moved(ex, "optimizer", optimizer)
+    assert t.settings["optimizer"] == optimizer and t.status in ("max_steps", "diverged")
+    moved(ex, "optimizer", "sgd")
+
+
+def test_the_scheduler_and_its_parameter_shape_the_learning_rates(ex):
+    c = ex.controls
+    assert c["gamma"].layout.display == "none"
+    t, _ = moved(ex, "scheduler", "step")
+    assert c["gamma"].layout.display is None
+    assert t.lrs[0] == 1e-3 and t.lrs[-1] == pytest.approx(1e-3 * 0.5 ** 3)  # 40 steps, every 10
+    t, _ = moved(ex, "gamma", 0.25)
+    assert t.lrs[-1] == pytest.approx(1e-3 * 0.25 ** 3)
+    t, _ = moved(ex, "scheduler", "plateau")
+    assert c["gamma"].description == "factor" and t.settings["scheduler"] == "plateau"
+    t, _ = moved(ex, "scheduler", "cosine")
+    assert c["gamma"].layout.display == "none" and t.lrs[-1] < t.lrs[0]
+    moved(ex, "scheduler", "none")
+
+
+def test_steps_and_start_sliders(ex):
+    t, _ = moved(ex, "steps", 15)
+    assert t.points.shape == (16, 2)
+    t, changed = moved(ex, "x0_x", 0.5)
+    assert t.points[0].tolist() == [0.5, 1.0] and changed
+    t, _ = moved(ex, "x0_y", -0.5)
+    assert t.points[0].tolist() == [0.5, -0.5]
+    assert ex.controls["x0"].children == (ex.controls["x0_x"], ex.controls["x0_y"])
+
+
+def test_views_and_panels_redraw(ex):
+    _, changed = moved(ex, "view", "surface")
+    assert changed and ex._picture.scene.view == "surface"
+    _, changed = moved(ex, "view", "contour")
+    _, changed = moved(ex, "lr_panel", True)
+    assert changed and ex.panels == ("loss", "lr")
+    _, changed = moved(ex, "loss_panel", False)
+    assert changed and ex.panels == ("lr",)
+
+
+def test_one_dimensional_functions_get_a_curve():
+    ex = explore("bumpy_1d", lr=0.5, steps=30)
+    assert ex.controls["view"].options == ("curve",)
+    assert ex.trajectories[0].points.shape == (31, 1)
+
+
+def test_a_failing_function_shows_its_error_not_a_traceback():
+    def fragile(x, y):                         # plots on a numpy grid, fails in the run
+        if not isinstance(x, np.ndarray) and float(x.detach()) > 1.0:
+            raise ValueError("no values beyond x = 1 here")
+        return x ** 2 + y ** 2
+
+    ex = explore(fragile, [0.5, 0.5], lr=0.1, steps=5, x_range=(-2, 2), y_range=(-2, 2))
+    ex.controls["x0_x"].value = 1.5
+    assert 'class="optilab-error"' in ex.message.value and "beyond x = 1" in ex.message.value
+    assert ex.trajectories == []
+
+
+@pytest.mark.parametrize("args, kwargs, message", [
+    (("rosenbrok",), {}, "Did you mean 'rosenbrock'"),
+    (("rosenbrock", [1.0]), {}, "takes 2 coordinate"),
+    ((lambda x: x ** 2, 1.0), {}, "needs its plot window"),
+    (("rosenbrock",), {"optimizer": "adamm"}, "optimizer must be one of"),
+    (("rosenbrock",), {"view": "curve"}, "view must be one of"),
+    (("rosenbrock",), {"panels": ("loss", "grad")}, "panels can be"),
+])
+def test_bad_arguments_are_explained(args, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        explore(*args, **kwargs)
+
+
+def test_a_race_has_one_lr_slider_per_run_and_a_shared_scrubber():
+    r = race("rosenbrock", [-1.2, 1.0], {"SGD": dict(lr=1e-3, momentum=0.9),
+                                          "Adam": dict(lr=0.05)}, steps=60)
+    assert isinstance(r, Race) and [t.label for t in r.trajectories] == ["SGD", "Adam"]
+    adam = r.runs["Adam"]
+    before = r.image.value
+    r.controls["lr:SGD"].value = 2e-3
+    assert r.runs["SGD"].settings["lr"] == pytest.approx(2e-3)
+    assert r.runs["Adam"] is adam                       # only the moved run re-runs
+    assert r.image.value != before
+    before = r.image.value
+    r.controls["step"].value = 10
+    assert r.image.value != before and r.runs["Adam"] is adam
+    r.controls["lr:SGD"].value = 0.05
+    assert r.runs["SGD"].diverged and "optilab-diverged" in r.message.value
+    r.controls["view"].value = "surface"
+    assert r._picture.scene.view == "surface"
+    np.testing.assert_array_equal(r.runs["Adam"].points[0], [-1.2, 1.0])
