@@ -1,0 +1,271 @@
+r"""Exercises of notebook 3, "torch.optim".
+
+* ``q1`` gradient descent in torch by hand: update ``x.data`` and zero ``x.grad``;
+* ``q2`` the same loop with ``torch.optim.Adam`` (``zero_grad``, ``backward``, ``step``);
+* ``q3`` one step of SGD with momentum, as torch.optim.SGD computes it;
+* ``q4`` Adam's first step: why it moves every coordinate by about ``lr``.
+
+Checks compare with torch.optim runs, step by step, and with the runs a classic mistake
+gives (gradients accumulated without ``zero_grad``, another optimizer, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import Exercise, Mistake, call
+from .diagnose import (
+    check_gd_path,
+    check_path,
+    compare_function,
+    engine_gradient,
+    to_array,
+    torch_path,
+)
+
+__all__ = ["q1", "q2", "q3", "q4", "valley", "bowl"]
+
+
+def valley(p: Any) -> Any:
+    """A curved valley (Rosenbrock with a softer wall): minimum 0 at (1, 1)."""
+    return (1 - p[0]) ** 2 + 10 * (p[1] - p[0] ** 2) ** 2
+
+
+def bowl(p: Any) -> Any:
+    """An elongated bowl, minimum 0 at (1, -0.5)."""
+    return (p[0] - 1) ** 2 + 10 * (p[1] + 0.5) ** 2
+
+
+# ----------------------------------------------------------------------------- q1
+
+def _check_q1(descend: Any) -> str:
+    for f, x0, lr, steps in ((valley, [-1.0, 1.0], 0.01, 25), (bowl, [0.0, 0.0], 0.04, 15)):
+        path = call(descend, f, list(x0), lr, steps, name="descend")
+        mistake = check_gd_path(path, lambda x, f=f: engine_gradient(f, x), x0, lr, steps,
+                                what=f"descend(f, {x0}, {lr}, {steps})", rtol=2e-5)
+        if mistake:
+            raise mistake
+    return ("each step is x - lr * grad with a fresh gradient: `x.data` changes the numbers "
+            "without recording the update, and `x.grad.zero_()` stops the accumulation.")
+
+
+q1 = Exercise(
+    "3.1", "Gradient descent in torch, by hand",
+    r"""Write `descend(f, x0, lr, steps)`: make `x = torch.tensor(x0, requires_grad=True)`;
+in each step compute `f(x)`, call `.backward()`, move `x.data` against `x.grad`, and
+reset the gradient with `x.grad.zero_()`. Return the `steps + 1` points (a list of
+numpy arrays, or an array).""",
+    answers="descend",
+    check=_check_q1,
+    hints=["Store `x.detach().clone().numpy()` (a copy!) before the loop and after each step.",
+           "`x.data -= lr * x.grad` updates the numbers in place without torch recording it.",
+           "`backward()` adds into `x.grad`: without `x.grad.zero_()` the steps grow. Try "
+           "commenting that line out to see what happens."],
+    solution="""
+import numpy as np
+import torch
+
+
+def descend(f, x0, lr, steps):
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    points = [x.detach().clone().numpy()]
+    for _ in range(steps):
+        f(x).backward()
+        x.data -= lr * x.grad
+        x.grad.zero_()                  # backward() adds into x.grad
+        points.append(x.detach().clone().numpy())
+    return np.array(points)
+""",
+    stub="""
+import numpy as np
+import torch
+
+
+def descend(f, x0, lr, steps):
+    raise NotImplementedError("Exercise 3.1: update x.data, zero x.grad, return the points")
+""",
+)
+
+
+# ----------------------------------------------------------------------------- q2
+
+def _check_q2(train_adam: Any) -> str:
+    x0, lr, steps = [0.0, 0.0], 0.1, 25
+    path = call(train_adam, bowl, list(x0), lr, steps, name="train_adam")
+    reference, _ = torch_path(bowl, x0, "adam", lr, steps)
+    variants = {
+        "accumulated_gradient": (torch_path(bowl, x0, "adam", lr, steps, zero_grad=False)[0],
+                                 "your path is Adam's with gradients accumulated across "
+                                 "steps: call `optimizer.zero_grad()` before each "
+                                 "`loss.backward()`."),
+        "wrong_optimizer": (torch_path(bowl, x0, "sgd", lr, steps)[0],
+                            "that is plain SGD's path: use `torch.optim.Adam([x], lr=lr)`."),
+    }
+    mistake = check_path(path, reference, what="train_adam(f, [0, 0], 0.1, 25)",
+                         variants=variants)
+    if mistake:
+        raise mistake
+    return "your loop is torch.optim.Adam's, step for step."
+
+
+q2 = Exercise(
+    "3.2", "A torch.optim loop with Adam",
+    r"""Write `train_adam(f, x0, lr, steps)`: a leaf `x = torch.tensor(x0, requires_grad=True)`,
+`optimizer = torch.optim.Adam([x], lr=lr)`, and `steps` iterations of
+`zero_grad()` / `f(x).backward()` / `step()`. Return the `steps + 1` points.""",
+    answers="train_adam",
+    check=_check_q2,
+    hints=["The loop body has three lines: optimizer.zero_grad(); f(x).backward(); "
+           "optimizer.step().",
+           "Record `x.detach().clone().numpy()` before the loop and after each step."],
+    solution="""
+import numpy as np
+import torch
+
+
+def train_adam(f, x0, lr, steps):
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.Adam([x], lr=lr)
+    points = [x.detach().clone().numpy()]
+    for _ in range(steps):
+        optimizer.zero_grad()
+        f(x).backward()
+        optimizer.step()
+        points.append(x.detach().clone().numpy())
+    return np.array(points)
+""",
+    stub="""
+import numpy as np
+import torch
+
+
+def train_adam(f, x0, lr, steps):
+    raise NotImplementedError("Exercise 3.2: the zero_grad / backward / step loop with Adam")
+""",
+)
+
+
+# ----------------------------------------------------------------------------- q3
+
+def _pair(out: Any) -> np.ndarray:
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise Mistake("shape", "momentum_step should return two things: (new x, new v).")
+    return np.concatenate([to_array(out[0], "the new x").reshape(-1),
+                           to_array(out[1], "the new v").reshape(-1)])
+
+
+def _check_q3(momentum_step: Any) -> str:
+    rng = np.random.default_rng(5)
+    inputs = [tuple(rng.normal(size=3) for _ in range(3)) + (0.1, 0.9) for _ in range(3)]
+    student = lambda x, v, g, lr, beta: _pair(call(momentum_step, x.copy(), v.copy(), g.copy(),
+                                                   lr, beta, name="momentum_step"))
+    truth = lambda x, v, g, lr, beta: np.concatenate([x - lr * (beta * v + g), beta * v + g])
+    alternatives = {
+        "ema_momentum": (lambda x, v, g, lr, beta: np.concatenate(
+            [x - lr * (beta * v + (1 - beta) * g), beta * v + (1 - beta) * g]),
+            "that is the averaging form v <- beta v + (1 - beta) g (Adam's m); torch.optim.SGD "
+            "uses v <- beta v + g."),
+        "old_velocity": (lambda x, v, g, lr, beta: np.concatenate(
+            [x - lr * v, beta * v + g]),
+            "update v first, then move x with the new v."),
+        "wrong_sign": (lambda x, v, g, lr, beta: np.concatenate(
+            [x + lr * (beta * v + g), beta * v + g]), "x moves against v: x - lr * v."),
+    }
+    mistake = compare_function(student, truth, inputs, what="momentum_step",
+                               alternatives=alternatives)
+    if mistake:
+        raise mistake
+    x0, lr, beta, steps = np.array([0.0, 0.0]), 0.02, 0.9, 12
+    x, v, points = x0.copy(), np.zeros(2), [x0.copy()]     # iterate it against torch's SGD
+    for _ in range(steps):
+        x, v = (to_array(a) for a in call(momentum_step, x, v, engine_gradient(bowl, x), lr,
+                                          beta, name="momentum_step"))
+        points.append(x.copy())
+    reference, _ = torch_path(bowl, x0, "sgd", lr, steps, optimizer_kwargs={"momentum": beta})
+    mistake = check_path(points, reference, what="momentum_step iterated")
+    if mistake:
+        raise mistake
+    return "twelve of your steps follow torch.optim.SGD(momentum=0.9) exactly."
+
+
+q3 = Exercise(
+    "3.3", "One step of SGD with momentum",
+    r"""torch.optim.SGD with momentum $\beta$ keeps a velocity $v$:
+$v \leftarrow \beta v + g$, then $x \leftarrow x - \eta v$. Write
+`momentum_step(x, v, g, lr, beta)` returning the new `(x, v)` (numpy arrays).""",
+    answers="momentum_step",
+    check=_check_q3,
+    hints=["Two lines: first the new velocity, then the new point.",
+           "torch's form has no (1 - beta) in front of g."],
+    solution="""
+def momentum_step(x, v, g, lr, beta):
+    v = beta * v + g
+    return x - lr * v, v
+""",
+    stub="""
+def momentum_step(x, v, g, lr, beta):
+    raise NotImplementedError("Exercise 3.3: return the new (x, v)")
+""",
+)
+
+
+# ----------------------------------------------------------------------------- q4
+
+def _torch_adam_first(x0: np.ndarray, g: np.ndarray, lr: float) -> np.ndarray:
+    import torch
+
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=lr)
+    x.grad = torch.tensor(g, dtype=torch.float64)
+    opt.step()
+    return x.detach().numpy()
+
+
+def _check_q4(adam_first_step: Any) -> str:
+    inputs = [(np.array([1.0, -2.0, 3.0]), np.array([0.5, -100.0, 1e-3]), 0.1),
+              (np.array([0.0, 4.0]), np.array([-2.0, 7.0]), 0.01)]
+    b1, b2 = 0.9, 0.999
+    alternatives = {
+        "sgd_step": (lambda x, g, lr: x - lr * g, "that is SGD's step x - lr g; Adam divides "
+                     "by the root of its running mean of g^2."),
+        "no_bias_correction": (lambda x, g, lr: x - lr * (1 - b1) * g / np.sqrt((1 - b2) * g * g),
+                               "without bias correction: at the first step m = (1 - b1) g and "
+                               "v = (1 - b2) g^2 are divided by 1 - b1 and 1 - b2, which "
+                               "makes m / sqrt(v) = g / |g|."),
+    }
+    mistake = compare_function(adam_first_step, _torch_adam_first, inputs,
+                               what="adam_first_step(x0, g, lr)", alternatives=alternatives,
+                               rtol=1e-6, atol=1e-7)
+    if mistake:
+        raise mistake
+    return ("Adam's first step is lr * g / |g| per coordinate: every coordinate moves by lr, "
+            "whether its gradient is 0.001 or 100.")
+
+
+q4 = Exercise(
+    "3.4", "Adam's first step",
+    r"""With default betas $(0.9, 0.999)$, where does `torch.optim.Adam` move $x_0$ in its
+very first step, given the gradient `g`? Write `adam_first_step(x0, g, lr)` returning
+$x_1$ (numpy arrays; ignore `eps`). The check compares with torch.""",
+    answers="adam_first_step",
+    check=_check_q4,
+    hints=["Step 1: m = (1 - b1) g and v = (1 - b2) g^2, then the bias corrections divide "
+           "them by 1 - b1 and 1 - b2.",
+           "So the step is lr * g / sqrt(g^2) = lr * sign(g)."],
+    solution="""
+import numpy as np
+
+
+def adam_first_step(x0, g, lr):
+    return x0 - lr * np.sign(g)
+""",
+    stub="""
+import numpy as np
+
+
+def adam_first_step(x0, g, lr):
+    raise NotImplementedError("Exercise 3.4: return x1 after one Adam step")
+""",
+)
