@@ -38,6 +38,13 @@ code cells, and the cell tags ``solution`` / ``student``.
 Generated notebooks have no outputs, a first cell saying where they come from, stable cell
 ids and deterministic bytes, so ``--check`` (and tests/test_make_notebooks.py) can compare
 them with a fresh build.
+
+Every notebook also gets, after that header, the Colab setup cell (:func:`setup_cell`): on
+Colab only, it installs optilab from the repository and puts ``distances.npy`` next to the
+notebook; elsewhere it does nothing.  The repository's address is read from
+``pyproject.toml`` (``[project.urls] Repository``), the one place it is written; the
+README's table of notebooks with their Colab and Binder badges (between
+``<!-- notebooks -->`` and ``<!-- /notebooks -->``) is generated from it too.
 """
 
 from __future__ import annotations
@@ -64,6 +71,71 @@ _MAGIC = re.compile(r"^(\s*)# ?(%%?\w.*|!.*)$")     # "# %matplotlib inline", "#
 
 class SourceError(ValueError):
     """A source notebook breaks a rule; the message names the file, cell and line."""
+
+
+def repository(root: Path = ROOT) -> str:
+    """The repository's address, from pyproject.toml's ``[project.urls] Repository``."""
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    if not match:
+        raise SourceError('pyproject.toml needs [project.urls] Repository = "https://..."')
+    return match[1].rstrip("/")
+
+
+def setup_cell(repo: str) -> str:
+    """The first code cell of every notebook: plain Python, a no-op outside Colab.
+
+    pip installs optilab with lower-bound requirements, so nothing Colab ships is
+    downgraded (or upgraded); after a runtime restart the package is still there.
+    """
+    raw = repo.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    return f'''# Setup for Google Colab (elsewhere this cell does nothing): install optilab once per
+# runtime, and put the city-distance data next to the notebook.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib.util
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if importlib.util.find_spec("optilab") is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                        "-r", "{raw}/main/requirements_colab.txt",
+                        "optilab @ git+{repo}.git"], check=True)
+    import optilab
+
+    if not Path("distances.npy").exists():
+        shutil.copy(Path(optilab.__file__).parent / "data" / "distances.npy", "distances.npy")'''
+
+
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+README_BLOCK = re.compile(r"(<!-- notebooks -->\n).*?(<!-- /notebooks -->)", re.DOTALL)
+
+
+def readme_table(stems: list[str], repo: str) -> str:
+    """Markdown rows: each notebook with its Colab and Binder badges."""
+    slug = repo.removeprefix("https://github.com/")
+    rows = ["| notebook | Colab | Binder |", "|---|---|---|"]
+    for stem in stems:
+        path = f"notebooks/{stem}.ipynb"
+        colab = f"https://colab.research.google.com/github/{slug}/blob/main/{path}"
+        binder = f"https://mybinder.org/v2/gh/{slug}/main?labpath={path}"
+        rows.append(f"| [`{stem}`]({path}) | [![Open in Colab]({COLAB_BADGE})]({colab}) "
+                    f"| [![Binder]({BINDER_BADGE})]({binder}) |")
+    return "\n".join(rows) + "\n"
+
+
+def readme(root: Path, stems: list[str]) -> tuple[Path, bytes]:
+    """README.md with its notebook table regenerated."""
+    path = root / "README.md"
+    text = path.read_text(encoding="utf-8")
+    if not README_BLOCK.search(text):
+        raise SourceError("README.md needs a '<!-- notebooks -->' ... '<!-- /notebooks -->' "
+                          "block for the notebook table")
+    table = readme_table(stems, repository(root))
+    return path, README_BLOCK.sub(lambda m: m[1] + table + m[2], text).encode("utf-8")
 
 
 @dataclass
@@ -199,7 +271,8 @@ def build(path: Path, root: Path = ROOT) -> dict[str, bytes]:
     cells = read_source(path)
     results = {}
     for version in VERSIONS:
-        nb_cells = [_header(rel_source, version)]
+        nb_cells = [_header(rel_source, version),
+                    _cell("code", setup_cell(repository(root)), f"{path.stem}-setup", [])]
         for i, cell in enumerate(cells):
             if cell.only not in (None, version):
                 continue
@@ -305,6 +378,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stale = [rel for rel, data in wanted.items()
              if not (args.out / rel).exists() or (args.out / rel).read_bytes() != data]
+    if args.src == SOURCES and args.out == ROOT:   # the repo's own README lists its notebooks
+        try:
+            path, text = readme(ROOT, [p.stem for p in sources(args.src)])
+        except SourceError as e:
+            print(f"make_notebooks: {e}", file=sys.stderr)
+            return 2
+        if path.read_bytes() != text:
+            stale.append("README.md")
+            wanted["README.md"] = text
     extra = orphans(args.out, wanted)
     if args.check:
         for rel in stale:

@@ -228,3 +228,66 @@ def test_solution_notebook_runs_and_every_check_is_correct():
     text = outputs_text(nb)
     assert check_results(text) == ["correct"] * 6
     assert "accuracy 100%" in text
+
+
+def test_the_readme_lists_every_notebook_with_colab_and_binder_badges():
+    path, text = make.readme(ROOT, [p.stem for p in SOURCES])
+    assert path.read_bytes() == text, "README's notebook table is stale: run " + make.COMMAND
+    repo = make.repository()
+    for p in SOURCES:
+        assert f"colab.research.google.com/github/{repo[19:]}/blob/main/notebooks/{p.stem}" \
+            in text.decode()
+        assert f"mybinder.org/v2/gh/{repo[19:]}/main?labpath=notebooks/{p.stem}" in text.decode()
+
+
+def setup_code(data):
+    code = cells(data, "code")[0]
+    assert code.startswith("# Setup for Google Colab")
+    return code
+
+
+@pytest.mark.parametrize("rel", sorted(GENERATED))
+def test_every_notebook_starts_with_the_colab_setup_cell(rel):
+    assert make.repository() + ".git" in setup_code(GENERATED[rel])
+
+
+def test_the_setup_cell_does_nothing_outside_colab(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: pytest.fail("ran a command"))
+    exec(setup_code(next(iter(GENERATED.values()))), {})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_on_colab_the_setup_cell_installs_once_and_brings_the_data(monkeypatch, tmp_path):
+    import importlib.util as iu
+    import types
+
+    commands = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr("subprocess.run", lambda cmd, check: commands.append(cmd))
+    find_spec = iu.find_spec
+    monkeypatch.setattr(iu, "find_spec", lambda name, *a: None if name == "optilab"
+                        else find_spec(name, *a))           # a fresh runtime: not installed
+    code = setup_code(next(iter(GENERATED.values())))
+    exec(code, {})
+    (pip,) = commands
+    repo = make.repository()
+    assert pip[1:5] == ["-m", "pip", "install", "-q"]
+    assert f"optilab @ git+{repo}.git" in pip
+    assert any(a.endswith("/main/requirements_colab.txt") for a in pip)
+    assert (tmp_path / "distances.npy").read_bytes() == (
+        ROOT / "optilab" / "data" / "distances.npy").read_bytes()
+    monkeypatch.setattr(iu, "find_spec", find_spec)          # after a restart: installed
+    exec(code, {})
+    assert len(commands) == 1
+
+
+def test_binder_installs_the_runtime_dependencies_and_optilab():
+    wanted = re.findall(r'^\s+"([a-z-]+)>=', (ROOT / "pyproject.toml").read_text().split(
+        "[project.optional-dependencies]")[0], re.MULTILINE)
+    binder = (ROOT / "binder" / "requirements.txt").read_text()
+    assert wanted and all(re.search(rf"^{name}>=", binder, re.MULTILINE) for name in wanted)
+    assert "download.pytorch.org/whl/cpu" in binder        # not the multi-GB CUDA build
+    post = ROOT / "binder" / "postBuild"
+    assert "pip install --no-deps -e ." in post.read_text() and post.stat().st_mode & 0o111
