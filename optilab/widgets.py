@@ -57,18 +57,45 @@ def _function(f: Any, x_range: Any, y_range: Any) -> functions.TestFunction:
                                   y_range=y_range)
 
 
-class _Picture:
-    """A Scene (function drawn once) and its Renderer; paths change, the background stays."""
+def interactive_backend() -> bool:
+    """True when the notebook chose matplotlib's interactive widget backend (ipympl:
+    ``%matplotlib widget``)."""
+    import matplotlib
 
-    def __init__(self, tf: functions.TestFunction, view: str, panels: Sequence[str]) -> None:
+    return "ipympl" in matplotlib.get_backend() or matplotlib.get_backend() == "widget"
+
+
+class _Picture:
+    """A Scene (function drawn once) and its Renderer; paths change, the background stays.
+
+    ``interactive``: the figure lives in an ipympl canvas widget (``.canvas``), redrawn by
+    ipympl, instead of PNGs for an Image widget.
+    """
+
+    def __init__(self, tf: functions.TestFunction, view: str, panels: Sequence[str],
+                 interactive: bool = False) -> None:
         self.key = (view, tuple(panels))
-        self.scene = Scene(tf, view, panels=panels, animated=True, dpi=72)
+        self.scene = Scene(tf, view, panels=panels, animated=not interactive, dpi=72)
         self.renderer = Renderer(self.scene)
         self.artists: dict[str, Any] = {}
+        self.canvas = None
+        if interactive:
+            try:
+                from ipympl.backend_nbagg import Canvas, FigureManager
+            except ImportError as e:
+                raise ImportError("interactive=True needs ipympl (pip install ipympl, then "
+                                  "%matplotlib widget); the default picture needs nothing "
+                                  "more") from e
+
+            self.canvas = Canvas(self.scene.figure)
+            FigureManager(self.canvas, 0)
+            self.canvas.header_visible = False
+            self.canvas.toolbar_visible = False
 
     def draw(self, trajectories: Mapping[str, Trajectory],
-             shown: Mapping[str, int] | None = None) -> bytes:
-        """PNG of these trajectories (only the first ``shown[label]`` points of each)."""
+             shown: Mapping[str, int] | None = None) -> bytes | None:
+        """PNG of these trajectories (only the first ``shown[label]`` points of each); in
+        the interactive canvas, a redraw there (and None)."""
         paths = as_paths(dict(trajectories), self.scene.func)
         for path in paths:
             if path.label not in self.artists:
@@ -85,6 +112,9 @@ class _Picture:
             self.renderer.invalidate()
         if self.scene.set_note(divergence_note(paths, counts)):
             self.renderer.invalidate()
+        if self.canvas is not None:
+            self.canvas.draw_idle()
+            return None
         return self.renderer.png()
 
 
@@ -111,14 +141,21 @@ class Explorer(widgets.VBox):
     of one slider per coordinate: ``"x0_x"``, ``"x0_y"``), ``"view"``, ``"loss_panel"``,
     ``"lr_panel"``.  ``trajectories`` holds the runs drawn now; ``message`` the text shown
     under the picture; ``image`` the picture.
+
+    ``interactive`` (default: when ``%matplotlib widget`` is active) draws in an ipympl
+    canvas instead, where a click on the contour map (or the curve) sets the start point.
+    The default Image works everywhere, Colab included; ipympl is optional.
     """
 
     def __init__(self, f: Any, x0: Any = None, *, optimizer: str = "sgd", lr: float = 0.01,
                  steps: int = 100, momentum: float = 0.0, scheduler: str | None = None,
                  view: str | None = None, panels: Sequence[str] = ("loss",),
-                 x_range: Any = None, y_range: Any = None, engine: str = "torch") -> None:
+                 x_range: Any = None, y_range: Any = None, engine: str = "torch",
+                 interactive: bool | None = None) -> None:
         self.function = _function(f, x_range, y_range)
         tf, self.engine = self.function, engine
+        self.interactive = interactive_backend() if interactive is None else interactive
+        self._quiet = False
         x0 = np.atleast_1d(np.asarray(tf.starts[0] if x0 is None else x0, dtype=float))
         if x0.size != tf.dim:
             raise ValueError(f"{tf.name} takes {tf.dim} coordinate(s); x0 has {x0.size}: "
@@ -207,7 +244,26 @@ class Explorer(widgets.VBox):
 
     def _changed(self, change: dict[str, Any]) -> None:
         self._show_relevant()
+        if not self._quiet:
+            self.update()
+
+    def set_start(self, point: Sequence[float]) -> None:
+        """Move the start sliders to ``point`` (clipped to their range) and run once."""
+        self._quiet = True
+        try:
+            for name, v in zip(self.function.variables, point):
+                slider = self.controls[f"x0_{name}"]
+                slider.value = float(np.clip(v, slider.min, slider.max))
+        finally:
+            self._quiet = False
         self.update()
+
+    def _clicked(self, event: Any) -> None:
+        """A click on the map (or the curve) sets the start point there."""
+        scene = self._picture.scene if self._picture else None
+        if scene is None or event.inaxes is not scene.ax or scene.view == "surface":
+            return
+        self.set_start([event.xdata, event.ydata][:self.function.dim])
 
     # -- running and drawing ---------------------------------------------------------------
     def settings(self) -> dict[str, Any]:
@@ -249,8 +305,13 @@ class Explorer(widgets.VBox):
         self.trajectories = [t]
         key = (self.controls["view"].value, self.panels)
         if self._picture is None or self._picture.key != key:
-            self._picture = _Picture(self.function, *key)
-        self.image.value = self._picture.draw({t.label: t})
+            self._picture = _Picture(self.function, *key, interactive=self.interactive)
+            if self.interactive:
+                self._picture.canvas.mpl_connect("button_press_event", self._clicked)
+                self.children = (self.children[0], self._picture.canvas, self.message)
+        png = self._picture.draw({t.label: t})
+        if png is not None:
+            self.image.value = png
         self.message.value = _message({t.label: t})
 
 

@@ -147,3 +147,39 @@ def test_a_race_has_one_lr_slider_per_run_and_a_shared_scrubber():
     r.controls["view"].value = "surface"
     assert r._picture.scene.view == "surface"
     np.testing.assert_array_equal(r.runs["Adam"].points[0], [-1.2, 1.0])
+
+
+def test_set_start_moves_the_sliders_and_runs_once():
+    ex = explore("rosenbrock", lr=1e-3, steps=10)
+    runs = []
+    original = ex.update
+    ex.update = lambda: (runs.append(1), original())[1]
+    ex.set_start((0.5, 99.0))                      # y beyond the slider: clipped to its top
+    assert len(runs) == 1
+    assert ex.trajectories[0].points[0].tolist() == [0.5, ex.controls["x0_y"].max]
+
+
+def test_the_picture_is_a_plain_image_unless_the_interactive_backend_is_chosen():
+    ex = explore("rosenbrock", lr=1e-3, steps=10)
+    assert ex.interactive is False and ex.children[1] is ex.image
+
+
+def click(ex, x, y):
+    from matplotlib.backend_bases import MouseEvent
+
+    canvas = ex._picture.canvas
+    px, py = ex._picture.scene.ax.transData.transform((x, y))
+    canvas.callbacks.process("button_press_event",
+                             MouseEvent("button_press_event", canvas, px, py, button=1))
+
+
+def test_with_ipympl_a_click_on_the_map_sets_the_start_point():
+    pytest.importorskip("ipympl")
+    ex = explore("rosenbrock", lr=1e-3, steps=10, interactive=True)
+    assert type(ex.children[1]).__name__ == "Canvas"        # ipympl's widget
+    click(ex, 0.5, -0.5)
+    assert ex.trajectories[0].points[0].tolist() == [0.5, -0.5]
+    click(ex, 10.0, 10.0)                                     # outside the axes: ignored
+    assert ex.x0 == [0.5, -0.5]
+    ex.controls["view"].value = "surface"                     # 3D: clicks do not set starts
+    assert type(ex.children[1]).__name__ == "Canvas"
