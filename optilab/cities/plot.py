@@ -1,0 +1,252 @@
+"""Plots of the city-map lab: the reconstructed map, and a race between methods.
+
+:func:`plot_map` draws a solution aligned north up (see :func:`optilab.cities.align`) with
+readable labels, the true positions and the error of each city in km, and the paths a few
+cities took during the optimisation. :func:`compare` plots f against iterations and against
+wall-clock time (log axes) for several runs and returns a table of them.
+
+Both return matplotlib Figures and never call ``plt.show()``: they work headless
+(``MPLBACKEND=agg``) and in every notebook front end.
+
+    >>> from optilab.cities import solve
+    >>> fig = plot_map(solve("lbfgs", progress=False))
+    >>> len(fig.axes[0].texts)
+    36
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from ..trajectory import Trajectory
+from .align import fit_alignment, project
+from .data import Cities, load_cities
+
+__all__ = ["plot_map", "compare", "Comparison", "Row"]
+
+_HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+
+
+def _axes(ax: Any, size: tuple[float, float]) -> tuple[Figure, Any]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=size, layout="constrained")   # no pyplot: no global state to leak
+    return fig, fig.add_subplot()
+
+
+def _last_finite(t: Trajectory) -> int:
+    finite = np.flatnonzero(np.all(np.isfinite(t.points), axis=1))
+    return int(finite[-1])
+
+
+def plot_map(trajectory_or_X: Any, ax: Any = None, show_truth: bool = True,
+             paths: Sequence[str] = ("Lisbon", "Moscow", "Reykjavik"),
+             cities: Cities | None = None, reference: str = "projection",
+             title: str | None = None, fontsize: float = 7.5) -> Figure:
+    """The reconstructed map, north up and west left, in km.
+
+    ``trajectory_or_X``: a Trajectory from :func:`optilab.cities.solve` (its last finite
+    point is drawn, and ``paths`` shows where those cities went during the run) or a map
+    ((n, 2) or flat, normalised). ``show_truth`` adds the true positions (an azimuthal
+    equidistant projection) with a line from each city to its true place and the median and
+    maximum error in km in the title. ``reference`` is :func:`optilab.cities.align`'s.
+    Labels use the course's spelling; each is placed on the side of its dot with the least
+    overlap, on a white halo.
+    """
+    cities = load_cities() if cities is None else cities
+    t = trajectory_or_X if isinstance(trajectory_or_X, Trajectory) else None
+    alignment = fit_alignment(trajectory_or_X, cities, reference)
+    k = _last_finite(t) if t is not None else None
+    X = alignment(t.points[k] if t is not None else trajectory_or_X)
+    fig, ax = _axes(ax, (9.0, 7.0))
+
+    if t is not None and paths:
+        step = max(1, (k + 1) // 400)                 # at most ~400 points per path
+        history = alignment(t.points[: k + 1 : step])
+        for name in paths:
+            i = cities.index(name)
+            line, = ax.plot(history[:, i, 0], history[:, i, 1], lw=1.0, alpha=0.8,
+                            label=f"path of {cities.names[i]}")
+            ax.plot(*history[0, i], "o", ms=4, mfc="white", color=line.get_color())
+    errors = None
+    if show_truth:
+        truth = project(cities)
+        errors = np.linalg.norm(X - truth, axis=1)
+        ax.add_collection(LineCollection(np.stack([X, truth], axis=1), colors="tab:red",
+                                         linewidths=0.8, label="error"))
+        ax.plot(truth[:, 0], truth[:, 1], "o", ms=6, mfc="none", color="0.45",
+                label="true position")
+    ax.plot(X[:, 0], X[:, 1], "o", ms=4, color="tab:blue", label="reconstruction", zorder=3)
+    shown = np.vstack([X, truth]) if show_truth else X
+    shown = shown[np.all(np.isfinite(shown), axis=1)]
+    low, high = shown.min(0), shown.max(0)
+    margin = 0.08 * max(float(np.max(high - low)), 1e-9)
+    ax.set_xlim(low[0] - margin, high[0] + 2 * margin)     # room for labels on the right;
+    ax.set_ylim(low[1] - margin, high[1] + margin)         # paths from far starts are clipped
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("km east")
+    ax.set_ylabel("km north")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=fontsize)
+    _label(ax, X, cities.names, fontsize)
+    if title is None:
+        head = t.label if t is not None else "map"
+        if t is not None:
+            head += f", step {k}"
+            head += f" (diverged at {t.diverged_at})" if t.diverged else f", f = {t.value:.3g}"
+        if errors is not None and np.all(np.isfinite(errors)):
+            head += (f"\nerror vs truth: median {_km(np.median(errors))}, "
+                     f"max {_km(errors.max())} ({cities.names[int(np.argmax(errors))]})")
+        title = head
+    ax.set_title(title, fontsize=fontsize + 2)
+    return fig
+
+
+def _km(v: float) -> str:
+    return f"{v:,.0f} km" if v < 1e6 else f"{v:.2g} km"
+
+
+def _label(ax: Any, X: np.ndarray, names: Sequence[str], fontsize: float) -> None:
+    """Put each name beside its dot, on the side that overlaps the fewest labels and dots.
+
+    Greedy, in display units (points): a label is a box ``0.6 * fontsize`` per character wide;
+    each city tries 8 positions around its dot and keeps the one with the least overlap with
+    the boxes placed so far and with the other dots.
+    """
+    fig = ax.figure
+    ax.apply_aspect()                             # the equal aspect fixes the final limits
+    finite = np.all(np.isfinite(X), axis=1)
+    to_points = 72.0 / fig.dpi
+    P = ax.transData.transform(np.where(finite[:, None], X, 0.0)) * to_points
+    h = fontsize * 1.2
+    dots = [(x - 2, y - 2, x + 2, y + 2) for x, y in P]
+    placed: list[tuple[float, float, float, float]] = []
+
+    def overlap(box: tuple[float, float, float, float],
+                others: list[tuple[float, float, float, float]]) -> float:
+        total = 0.0
+        for o in others:
+            w = min(box[2], o[2]) - max(box[0], o[0])
+            v = min(box[3], o[3]) - max(box[1], o[1])
+            if w > 0 and v > 0:
+                total += w * v
+        return total
+
+    order = np.argsort(P[:, 0])                    # west to east: neighbours meet in turn
+    for i in order:
+        if not finite[i]:
+            continue
+        w = 0.6 * fontsize * len(names[i])
+        x, y = P[i]
+        options = [(4, 1), (4, -h + 1), (-w - 4, 1), (-w - 4, -h + 1), (-w / 2, 4),
+                   (-w / 2, -h - 4), (4, -h / 2), (-w - 4, -h / 2)]
+        best, cost = options[0], np.inf
+        for dx, dy in options:
+            box = (x + dx, y + dy, x + dx + w, y + dy + h)
+            c = overlap(box, placed) + overlap(box, dots[:i] + dots[i + 1:])
+            if c < cost - 1e-9:
+                best, cost = (dx, dy), c
+        dx, dy = best
+        placed.append((x + dx, y + dy, x + dx + w, y + dy + h))
+        ax.annotate(names[i], X[i], xytext=(dx, dy), textcoords="offset points",
+                    fontsize=fontsize, va="bottom", ha="left", path_effects=_HALO, zorder=4)
+
+
+# ------------------------------------------------------------------------------ comparison
+
+@dataclass(frozen=True)
+class Row:
+    """One run in a :class:`Comparison`: what it cost and how good its map is."""
+
+    label: str
+    status: str
+    iterations: int
+    evaluations: int
+    seconds: float
+    f: float
+    median_km: float
+    max_km: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The table :func:`compare` returns: ``rows``, printed (and shown in Jupyter) as Markdown."""
+
+    rows: tuple[Row, ...]
+
+    def markdown(self) -> str:
+        lines = ["| method | status | iterations | evaluations | time (s) | final f "
+                 "| median error (km) | max error (km) |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for r in self.rows:
+            lines.append(f"| {r.label} | {r.status} | {r.iterations} | {r.evaluations} | "
+                         f"{r.seconds:.3g} | {r.f:.4g} | {r.median_km:.1f} | {r.max_km:.1f} |")
+        return "\n".join(lines)
+
+    __str__ = markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def compare(trajectories: Mapping[str, Trajectory], cities: Cities | None = None,
+            target: float | None = 2e-8) -> tuple[Figure, Comparison]:
+    r"""Race the methods: f against iterations and against wall time, and a table.
+
+    Left: :math:`f(x_k)` against the iteration :math:`k` (log-log; iteration 0 sits at the
+    left edge of a symlog axis); right: against the seconds since each run started (log-log),
+    which charges each method for what an iteration costs. ``target`` draws a dotted line
+    (f <= 2e-8 is the lab's "converged"; the floor is f* = 1.2383e-8). The table has, per run,
+    its status, iterations, evaluations of f, seconds, final f and the median and maximum
+    error in km of its aligned map against the truth (NaN when the map has other cities).
+
+        >>> from optilab.cities import solve
+        >>> runs = {m: solve(m, steps=50, progress=False) for m in ("gd", "lbfgs")}
+        >>> fig, table = compare(runs)
+        >>> [row.label for row in table.rows]
+        ['gd', 'lbfgs']
+    """
+    if not isinstance(trajectories, Mapping) or not trajectories:
+        raise TypeError("compare expects a non-empty dict label -> Trajectory, e.g. "
+                        "{m: solve(m) for m in ('gd', 'lbfgs')}")
+    cities = load_cities() if cities is None else cities
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    by_step, by_time = fig.subplots(1, 2, sharey=True)
+    rows = []
+    for label, t in trajectories.items():
+        if not isinstance(t, Trajectory):
+            raise TypeError(f"compare: {label!r} is a {type(t).__name__}, not a Trajectory")
+        values = np.where(np.isfinite(t.values), t.values, np.nan)
+        line, = by_step.plot(np.arange(len(values)), values, lw=1.4, label=label)
+        times = np.asarray(t.times, dtype=float)
+        keep = times > 0
+        by_time.plot(times[keep], values[keep], lw=1.4, color=line.get_color(), label=label)
+        k = _last_finite(t)
+        median_km = max_km = float("nan")
+        if t.points.shape[1] == 2 * len(cities):
+            errors = np.linalg.norm(fit_alignment(t, cities)(t.points[k])
+                                    - project(cities), axis=1)
+            median_km, max_km = float(np.median(errors)), float(errors.max())
+        rows.append(Row(str(label), t.status, t.steps, t.evaluations,
+                        float(times[-1]) if len(times) else float("nan"),
+                        float(t.values[k]), median_km, max_km))
+    by_step.set_xscale("symlog", linthresh=1)
+    by_time.set_xscale("log")
+    for ax, xlabel in ((by_step, "iteration k"), (by_time, "wall-clock time (s)")):
+        ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3, which="both")
+        if target is not None:
+            ax.axhline(target, ls=":", color="0.3", lw=1)
+    by_step.set_ylabel("f (normalised)")
+    by_step.set_title("f against iterations")
+    by_time.set_title("f against wall time")
+    by_time.legend(fontsize=8)
+    return fig, Comparison(tuple(rows))
