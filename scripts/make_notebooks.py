@@ -272,7 +272,7 @@ def build(path: Path, root: Path = ROOT) -> dict[str, bytes]:
     results = {}
     for version in VERSIONS:
         nb_cells = [_header(rel_source, version),
-                    _cell("code", setup_cell(repository(root)), f"{path.stem}-setup", [])]
+                    _cell("code", setup_cell(repository()), f"{path.stem}-setup", [])]
         for i, cell in enumerate(cells):
             if cell.only not in (None, version):
                 continue

@@ -139,8 +139,9 @@ def f(x):
 print("student only")
 ''')
     built = make.build(path, tmp_path)
-    student = cells(built["notebooks/01_demo.ipynb"])
-    solution = cells(built["notebooks/solutions/01_demo.ipynb"])
+    student = cells(built["notebooks/01_demo.ipynb"])[1:]       # after the header: the
+    solution = cells(built["notebooks/solutions/01_demo.ipynb"])[1:]   # Colab setup cell
+    assert student[0].startswith("# Setup for Google Colab")
     assert student[1] == "# Demo\n\nText."
     assert student[2] == ('%matplotlib inline\ndef f(x):\n    y = 1\n'
                           '    raise NotImplementedError(\n        "Exercise 1.1: return 2x")')
@@ -179,8 +180,8 @@ def test_ipynb_sources_work_too(tmp_path):
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     path = write(tmp_path, json.dumps(nb), "03_x.ipynb")
     built = make.build(path, tmp_path)
-    assert cells(built["notebooks/03_x.ipynb"])[1:] == ["# Title", "lr = 0.1\nlr_max = ..."]
-    assert cells(built["notebooks/solutions/03_x.ipynb"])[1:] == [
+    assert cells(built["notebooks/03_x.ipynb"])[2:] == ["# Title", "lr = 0.1\nlr_max = ..."]
+    assert cells(built["notebooks/solutions/03_x.ipynb"])[2:] == [
         "# Title", "lr = 0.1\nlr_max = 0.2", "Because."]
 
 

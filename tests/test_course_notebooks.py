@@ -1,0 +1,68 @@
+"""Course notebooks 1, 3 and 4 run top to bottom in a real kernel, in both versions.
+
+* the solution notebook: every exercise check answers "correct";
+* the student notebook: no errors, every check answers "not attempted yet", and the cells
+  after an exercise run on its reference solution (``qN.use(...)``).
+
+Each notebook runs once per test session (the student runs are shared with
+``tests/test_notebooks.py``, which smoke-tests every student notebook).
+"""
+
+import functools
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+from nbrun import run_notebook  # noqa: E402
+
+try:                                       # share the student runs with test_notebooks.py
+    from test_notebooks import executed as run_student
+except ImportError:                        # pragma: no cover - run on its own
+    run_student = functools.cache(run_notebook)
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+EXERCISES = {"01_autograd": ("1", 4), "03_torch_optim": ("3", 4), "04_schedulers": ("4", 6)}
+VERDICT = r"Exercise {}\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
+
+
+def texts(nb) -> str:
+    """Everything the notebook printed or displayed as text; fails on an error output."""
+    out = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
+            out.append(o.get("text", "") + o.get("data", {}).get("text/plain", ""))
+    return "\n".join(out)
+
+
+def verdicts(stem: str, nb) -> dict[int, str]:
+    """{exercise number: what its check cell answered}; each exercise checked exactly once."""
+    number, count = EXERCISES[stem]
+    found = re.findall(VERDICT.format(number), texts(nb))
+    assert sorted(int(q) for q, _ in found) == list(range(1, count + 1)), found
+    return {int(q): verdict for q, verdict in found}
+
+
+def images(nb) -> int:
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+@pytest.mark.parametrize("stem", EXERCISES)
+def test_solution_notebook_every_check_is_correct(stem):
+    nb = run_notebook(ROOT / "notebooks" / "solutions" / f"{stem}.ipynb", cell_timeout=90)
+    assert set(verdicts(stem, nb).values()) == {"correct"}
+    assert "reference solution" not in texts(nb)          # later cells used the answers
+    assert images(nb) >= 3
+
+
+@pytest.mark.parametrize("stem", EXERCISES)
+def test_student_notebook_runs_with_every_check_not_attempted(stem):
+    nb = run_student(ROOT / "notebooks" / f"{stem}.ipynb")
+    assert set(verdicts(stem, nb).values()) == {"not attempted yet"}
+    assert "the next cells use the reference solution" in texts(nb)
+    assert images(nb) >= 3
