@@ -346,6 +346,21 @@ WRONG = {
         """, "no_clamp")],
     "4.6": [("first_drop = 4", "patience_off_by_one"),
             ("first_drop = 9", "compared_with_previous")],
+    # ------------------------------------------------------------------ notebook 5
+    "5.1": [("lr_max = 2 / 10", "ignored_cross_term"), ("lr_max = 1 / 12", "one_over_L"),
+            ("lr_max = 2 / 6", "coefficients_not_curvature")],
+    "5.2": [("""
+        def lr_limit(f, x):
+            return 2 / np.linalg.eigvalsh(ag.hessian(f)(x))[0]
+        """, "smallest_eigenvalue"),
+            ("""
+        def lr_limit(f, x):
+            return 2 / np.linalg.norm(ag.hessian(f)(x))
+        """, "frobenius_norm"),
+            ("""
+        def lr_limit(f, x):
+            return 2 / ag.hessian(f)(x).diagonal().max()
+        """, "diagonal_only")],
     # ------------------------------------------------------------------ notebook 6
     "6.1": [("""
         def criterion(X, D):
@@ -526,6 +541,12 @@ ALSO_CORRECT = {
                 scheduler.step()
                 points.append(float(x))
             return points
+        """,
+    "5.1": "lr_max = 0.16666666666666666",
+    "5.2": """
+        def lr_limit(f, x):
+            H = ag.hessian(f)(x)
+            return 2 / max(np.linalg.eigvals(H).real)
         """,
     "6.1": """
         def criterion(X, D):
