@@ -283,3 +283,17 @@ def test_the_benchmark_runs_its_two_parts_on_tiny_settings():
     assert len(rates) == 6 and all(r[0] > 0 for r in rates.values())
     lbfgs = bench_cities.to_target("lbfgs", seed=0)
     assert 15 < lbfgs["iterations"] < 45 and lbfgs["evaluations"] >= lbfgs["iterations"]
+
+
+def test_the_cities_fly_into_place_as_an_animation(tmp_path):
+    from optilab.cities import animate_map, fit_alignment, solve
+
+    t = solve("lbfgs", steps=40, progress=False)
+    anim = animate_map(t, frames=12)
+    assert anim.steps[0] == 0 and anim.steps[-1] == t.steps and len(anim) <= 12
+    anim.draw(len(anim) - 1)                   # the last frame is the aligned final map
+    final = fit_alignment(t.points[-1], scale=t.settings["scale_km"])(t.points[-1])
+    np.testing.assert_allclose(anim.scene.dots.get_offsets(), final)
+    assert anim.scene.title.get_text().startswith(f"step {t.steps}: f = ")
+    gif = anim.save(tmp_path / "cities.gif").read_bytes()
+    assert gif[:6] == b"GIF89a" and len(gif) < 1_000_000

@@ -67,12 +67,12 @@ __all__ = [
     "random_start", "gradient", "stress", "METHODS", "DEFAULTS", "solve", "project",
     "Alignment", "fit_alignment", "align", "map_errors_km", "distance_errors_km",
     "EARTH_RADIUS_KM",
-]   # plus plot_map, compare and Comparison, loaded on first use from .plot (matplotlib)
+]   # plus plot_map, compare, Comparison and animate_map, loaded from .plot (matplotlib)
 
 
 def __getattr__(name: str) -> Any:
-    """``plot_map`` and ``compare`` live in :mod:`optilab.cities.plot` (imports matplotlib)."""
-    if name in ("plot_map", "compare", "Comparison"):
+    """``plot_map``, ``compare`` and ``animate_map`` live in :mod:`optilab.cities.plot`."""
+    if name in ("plot_map", "compare", "Comparison", "animate_map"):
         from . import plot
 
         return getattr(plot, name)

@@ -29,7 +29,7 @@ from ..trajectory import Trajectory
 from .align import fit_alignment, project
 from .data import Cities, load_cities
 
-__all__ = ["plot_map", "compare", "Comparison", "Row"]
+__all__ = ["plot_map", "compare", "Comparison", "Row", "animate_map"]
 
 _HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
@@ -250,3 +250,97 @@ def compare(trajectories: Mapping[str, Trajectory], cities: Cities | None = None
     by_time.set_title("f against wall time")
     by_time.legend(fontsize=8)
     return fig, Comparison(tuple(rows))
+
+
+# ------------------------------------------------------------------------------ animation
+
+class _MapScene:
+    """What :class:`optilab.plot.Animation` and its Renderer need of a scene: a figure
+    drawn once (the true positions, faint) and moving artists (the cities and the title)."""
+
+    view = "map"
+
+    def __init__(self, maps: np.ndarray, cities: Cities, dpi: float) -> None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        self.figure = Figure(figsize=(6.4, 5.2), dpi=dpi)
+        FigureCanvasAgg(self.figure)
+        self.ax = ax = self.figure.add_axes((0.02, 0.02, 0.96, 0.9))
+        truth, final = project(cities), maps[-1]
+        ax.scatter(*truth.T, s=14, color="#bbbbbb", zorder=1)
+        center, half = final.mean(0), np.ptp(np.vstack([truth, final]), axis=0) / 2
+        seen = np.abs(maps.reshape(-1, 2) - center).max(0)     # every frame, within 2.5x
+        low, high = center - np.minimum(seen, 2.5 * half), center + np.minimum(seen, 2.5 * half)
+        low, high = np.minimum(low, center - half), np.maximum(high, center + half)
+        pad = 0.06 * (high - low)
+        ax.set_xlim(low[0] - pad[0], high[0] + pad[0])
+        ax.set_ylim(low[1] - pad[1], high[1] + pad[1])
+        ax.set_aspect("equal")
+        ax.set_axis_off()
+        self.dots = ax.scatter(*final.T, s=18, color=CITY, zorder=3, animated=True)
+        self.labels = [ax.text(x, y, f" {name}", fontsize=6, va="center", animated=True,
+                               path_effects=_HALO, clip_on=True)
+                       for name, (x, y) in zip(cities.names, final)]
+        self.title = ax.text(0.5, 1.01, "", ha="center", va="bottom", fontsize=10,
+                             transform=ax.transAxes, animated=True, clip_on=False)
+        self.paths: list[Any] = []
+        self.colors = [CITY, "#bbbbbb"]
+
+    @property
+    def animated_artists(self) -> list[Any]:
+        return [self.dots, *self.labels, self.title]
+
+    def set_note(self, note: str) -> bool:
+        return False
+
+
+CITY = "#c0392b"
+
+
+def animate_map(trajectory: Trajectory, *, frames: int = 60, fps: float = 12,
+                hold: float = 2.0, cities: Cities | None = None, dpi: float = 72) -> Any:
+    """The cities flying into place: an :class:`optilab.plot.Animation` of a run's iterates.
+
+    Every iterate is moved by the one rigid motion that aligns the *final* map north up
+    (see :func:`optilab.cities.fit_alignment`), so the last frame is the map and the
+    earlier ones show how the run got there; the true positions are drawn in grey.
+    Frames are spread evenly over the steps on a log scale (the start moves fastest).
+    ``.save("cities.gif")`` writes a GIF; in a notebook it plays inline.
+
+        >>> from optilab.cities import solve
+        >>> anim = animate_map(solve("lbfgs", steps=30, progress=False), frames=5)
+        >>> len(anim), anim.steps[0], anim.steps[-1]
+        (5, 0, 30)
+    """
+    from ..plot.animation import Animation
+    from ..plot.live import Renderer
+
+    cities = load_cities() if cities is None else cities
+    last = _last_finite(trajectory)
+    motion = fit_alignment(trajectory.points[last], cities,
+                           scale=trajectory.settings.get("scale_km"))
+    steps = sorted({0, last, *np.unique(np.round(np.geomspace(1, max(last, 1), frames - 1)
+                                                 ).astype(int)).tolist()})
+    if len(steps) > frames:                      # few steps: keep an even sample
+        steps = sorted({int(s) for s in np.round(np.linspace(0, last, frames))})
+    maps = motion(trajectory.points[steps])
+    scene = _MapScene(maps, cities, dpi)
+
+    class MapAnimation(Animation):
+        def __init__(self) -> None:                    # no function, no paths: a map
+            self.scene, self.fps, self.hold = scene, float(fps), float(hold)
+            self.steps, self.paths = steps, []
+            self.renderer = Renderer(scene, keep_palette=True)
+            self._shown = -1
+
+        def draw(self, i: int) -> None:
+            scene.dots.set_offsets(maps[i])
+            for text, (x, y) in zip(scene.labels, maps[i]):
+                text.set_position((x, y))
+            scene.title.set_text(f"step {steps[i]}: f = {trajectory.values[steps[i]]:.3g}")
+            self._shown = i
+
+        def __repr__(self) -> str:
+            return f"<Animation of the city map: {len(self)} frames, steps 0..{last}>"
+
+    return MapAnimation()

@@ -159,7 +159,8 @@ def _check_q3(lr: Any) -> str:
         raise Mistake("lr_too_small", f"with lr = {value:g} the criterion is still {f:.3g} "
                       f"after {STEPS} steps (the goal is {TARGET:g}): the learning rate is too "
                       f"small; try a larger one.")
-    return f"with lr = {value:g}, f = {f:.3g} after {STEPS} steps: the map is drawn."
+    return (f"with lr = {value:g}, f = {f:.3g} after {STEPS} steps: the map has the right "
+            f"size, though still tangled; untangling it takes thousands more steps.")
 
 
 q3 = Exercise(
