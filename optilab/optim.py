@@ -54,7 +54,8 @@ def _scheduler_defaults(name: str, lr: float, steps: int) -> dict[str, Any]:
     """What a demo needs when the user names a scheduler and nothing else (all overridable)."""
     return {
         "step": {"step_size": max(1, steps // 4), "gamma": 0.5},
-        "multistep": {"milestones": [steps // 2, (3 * steps) // 4], "gamma": 0.1},
+        "multistep": {"milestones": sorted({max(1, steps // 2), max(1, 3 * steps // 4)}),
+                      "gamma": 0.1},
         "exponential": {"gamma": 0.99},
         "cosine": {"T_max": steps},
         "onecycle": {"max_lr": lr, "total_steps": steps},
@@ -183,15 +184,7 @@ class _Loop:
     def call(self) -> Any:
         """f at the current point, checked: a scalar tensor of this engine."""
         self.evaluations += 1
-        try:
-            out = self.f(*self.params)
-        except (IndexError, RuntimeError, ValueError) as e:
-            if self.evaluations > 1:
-                raise
-            given = [tuple(p.shape) for p in self.params]
-            raise ValueError(f"f failed on its first call, at x0 (shapes {given}): "
-                             f"{type(e).__name__}: {e}. Does f expect an x0 of another size?"
-                             ) from e
+        out = self.f(*self.params) if self.evaluations > 1 else self._first_call()
         if not isinstance(out, self.tensor_type):
             raise TypeError(
                 f"f must return a {self.tensor_type.__module__}.{self.tensor_type.__name__} "
@@ -202,6 +195,16 @@ class _Loop:
             raise ValueError(f"f must return a scalar (one number), got shape "
                              f"{tuple(out.shape)}; reduce it with .sum() or .mean()")
         return out
+
+    def _first_call(self) -> Any:
+        """The first f(x0), where an x0 of the wrong size shows."""
+        try:
+            return self.f(*self.params)
+        except (IndexError, RuntimeError, ValueError) as e:
+            given = [tuple(p.shape) for p in self.params]
+            raise ValueError(f"f failed on its first call, at x0 (shapes {given}): "
+                             f"{type(e).__name__}: {e}. Does f expect an x0 of another size?"
+                             ) from e
 
     def is_gradient_descent(self) -> bool:
         return False
@@ -232,8 +235,10 @@ class _TorchLoop(_Loop):
             raise ValueError("the 'lambda' scheduler needs scheduler_kwargs={'lr_lambda': ...}, "
                              "e.g. lambda step: 0.95 ** step (a factor times the initial lr)")
         defaults = _scheduler_defaults(name, self.lr(), steps)
-        if name == "onecycle" and not {"momentum", "betas"} & set(self.optimizer.defaults):
-            defaults["cycle_momentum"] = False     # LBFGS, Adagrad, Adadelta have no momentum
+        if name == "onecycle" and not self.optimizer.defaults.get("momentum"):
+            defaults["cycle_momentum"] = False     # keep the optimizer as asked: no momentum
+            #                                        appears, Adam's beta1 stays (torch cycles
+            #                                        them unless told); pass True to cycle
         self.scheduler_kwargs = {**defaults, **kwargs}
         self.scheduler = _construct(cls, self.optimizer, {}, self.scheduler_kwargs)
         self.plateau = issubclass(cls, _S.ReduceLROnPlateau)
@@ -360,11 +365,17 @@ def _add_stability_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray) -
 
 # ----------------------------------------------------------------------------- checks
 
+def _plain(v: Any) -> Any:
+    """A torch tensor, an optilab Tensor or a number as plain numbers."""
+    if hasattr(v, "value") and hasattr(v, "requires_grad"):     # optilab.autograd.Tensor
+        return v.value
+    return v.detach().cpu().numpy() if hasattr(v, "detach") else v
+
+
 def _check_x0(x0: Any) -> np.ndarray:
     try:
-        if hasattr(x0, "detach"):
-            x0 = x0.detach().cpu().numpy()
-        arr = np.array(getattr(x0, "value", x0), dtype=np.float64)
+        items = [_plain(v) for v in x0] if isinstance(x0, (list, tuple)) else _plain(x0)
+        arr = np.array(items, dtype=np.float64)
     except (TypeError, ValueError) as e:
         raise TypeError(f"x0 must be a number or a list/array of numbers, got {x0!r}") from e
     if arr.ndim > 1 or arr.size == 0:

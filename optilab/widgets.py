@@ -128,8 +128,17 @@ def _message(trajectories: Mapping[str, Trajectory]) -> str:
     return "".join(lines)
 
 
-def _error(exc: Exception) -> str:
-    text = html.escape(f"{type(exc).__name__}: {exc}")
+def _start(tf: functions.TestFunction, x0: Any) -> Any:
+    """x0, or the function's first good start."""
+    if x0 is not None:
+        return x0
+    if not tf.starts:
+        raise ValueError(f"give x0=...: {tf.name} is a plain function with no default start")
+    return tf.starts[0]
+
+
+def _error(exc: Exception, label: str = "") -> str:
+    text = html.escape(f"{label + ': ' if label else ''}{type(exc).__name__}: {exc}")
     return f'<div class="optilab-error" style="color:#b00000">This setting failed: {text}</div>'
 
 
@@ -156,7 +165,7 @@ class Explorer(widgets.VBox):
         tf, self.engine = self.function, engine
         self.interactive = interactive_backend() if interactive is None else interactive
         self._quiet = False
-        x0 = np.atleast_1d(np.asarray(tf.starts[0] if x0 is None else x0, dtype=float))
+        x0 = np.atleast_1d(np.asarray(_start(tf, x0), dtype=float))
         if x0.size != tf.dim:
             raise ValueError(f"{tf.name} takes {tf.dim} coordinate(s); x0 has {x0.size}: "
                              f"{x0.tolist()}")
@@ -329,7 +338,7 @@ class Race(widgets.VBox):
         if not isinstance(configs, Mapping) or not configs:
             raise TypeError('configs must be a non-empty dict label -> settings, e.g. '
                             '{"SGD": dict(lr=1e-3), "Adam": dict(lr=0.05)}')
-        self.x0 = self.function.starts[0] if x0 is None else x0
+        self.x0 = _start(self.function, x0)
         self.configs = {str(k): dict(v) for k, v in configs.items()}
         self.steps = int(steps)
         views = ("curve",) if self.function.dim == 1 else ("contour", "surface")
@@ -346,6 +355,7 @@ class Race(widgets.VBox):
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.message = widgets.HTML()
         self.runs: dict[str, Trajectory] = {}
+        self.errors: dict[str, str] = {}          # label -> why that run failed (HTML)
         self._picture: _Picture | None = None
         sliders = [w for k, w in self.controls.items() if k.startswith("lr:")]
         super().__init__([widgets.HBox([widgets.VBox(sliders),
@@ -377,9 +387,10 @@ class Race(widgets.VBox):
         try:
             self.runs[label] = run(self.function, self.x0, progress=False, label=label,
                                    **settings)
+            self.errors.pop(label, None)
         except Exception as exc:  # noqa: BLE001 - shown in the widget, never a traceback
             self.runs.pop(label, None)
-            self.message.value = _error(exc)
+            self.errors[label] = _error(exc, label)
 
     def redraw(self) -> None:
         """Draw every run up to the scrubber's step."""
@@ -389,7 +400,7 @@ class Race(widgets.VBox):
         k = int(self.controls["step"].value)
         shown = {label: min(k + 1, len(t.points)) for label, t in self.runs.items()}
         self.image.value = self._picture.draw(self.runs, shown)
-        self.message.value = _message(self.runs)
+        self.message.value = _message(self.runs) + "".join(self.errors.values())
 
 
 def _box() -> dict[str, Any]:

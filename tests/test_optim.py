@@ -265,3 +265,21 @@ def test_bad_settings_are_explained(kwargs, error, message):
 def test_bad_functions_and_starts_are_explained(f, x0, error, message):
     with pytest.raises(error, match=message):
         run(f, x0, lr=0.01)
+
+
+def test_x0_may_be_tensors_of_either_engine():
+    import optilab.autograd as ag
+
+    bowl = lambda p: (p ** 2).sum()
+    for x0 in ([torch.tensor(1.0, requires_grad=True), torch.tensor(2.0)],
+               torch.tensor([1.0, 2.0], requires_grad=True), ag.Tensor([1.0, 2.0])):
+        assert run(bowl, x0, "sgd", lr=0.1, steps=2, progress=False).points[0].tolist() == [
+            1.0, 2.0]
+
+
+def test_default_schedules_keep_the_optimizer_as_asked():
+    bowl = lambda x, y: x ** 2 + y ** 2
+    t = run(bowl, [1.0, 1.0], "sgd", lr=0.01, steps=10, scheduler="onecycle", progress=False)
+    assert t.settings["scheduler_kwargs"]["cycle_momentum"] is False   # no momentum appears
+    t = run(bowl, [1.0, 1.0], "sgd", lr=0.01, steps=1, scheduler="multistep", progress=False)
+    assert t.settings["scheduler_kwargs"]["milestones"] == [1] and t.lrs.tolist() == [0.01]

@@ -183,3 +183,15 @@ def test_with_ipympl_a_click_on_the_map_sets_the_start_point():
     assert ex.x0 == [0.5, -0.5]
     ex.controls["view"].value = "surface"                     # 3D: clicks do not set starts
     assert type(ex.children[1]).__name__ == "Canvas"
+
+
+def test_a_race_shows_why_a_run_failed_next_to_the_others():
+    r = race("rosenbrock", None, {"SGD": dict(lr=1e-3), "GD": dict(lr=1e-3)}, steps=20)
+    assert list(r.runs) == ["SGD"]
+    assert "optilab-error" in r.message.value and "GD: ValueError" in r.message.value
+    assert "optilab-ok" in r.message.value                    # the SGD run is still reported
+
+
+def test_a_plain_function_needs_a_start():
+    with pytest.raises(ValueError, match="give x0=..."):
+        explore(lambda x: x ** 2, x_range=(-2, 2))
