@@ -59,6 +59,14 @@ def mlp_data() -> dict[str, np.ndarray]:
 MLP_PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
 
+def mlp_loss_tensors(X: Any, Y: Any, W1: Any, b1: Any, W2: Any, b2: Any, W3: Any,
+                     b3: Any) -> Any:
+    """(b) written once with operators and tensor methods: optilab and torch run this."""
+    h1 = (X @ W1 + b1).tanh()
+    h2 = (h1 @ W2 + b2).tanh()
+    return ((h2 @ W3 + b3 - Y) ** 2).mean()
+
+
 def mlp_loss(p: dict[str, Any]) -> Any:
     h1 = np.tanh(p["X"] @ p["W1"] + p["b1"])
     h2 = np.tanh(h1 @ p["W2"] + p["b2"])

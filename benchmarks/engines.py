@@ -62,16 +62,10 @@ def optilab_b(n: int = 0) -> Work:
     X = ag.Tensor(d["X"], requires_grad=False)
     Y = ag.Tensor(d["Y"], requires_grad=False)
     params = [ag.Tensor(d[name]) for name in cases.MLP_PARAMS]
-    W1, b1, W2, b2, W3, b3 = params
-
     def work():
         for p in params:
             p.grad = None
-        h1 = (X @ W1 + b1).tanh()
-        h2 = (h1 @ W2 + b2).tanh()
-        out = h2 @ W3 + b3
-        loss = ((out - Y) ** 2).mean()
-        loss.backward()
+        cases.mlp_loss_tensors(X, Y, *params).backward()
         return [p.grad for p in params]
 
     return work
@@ -121,16 +115,10 @@ def torch_b(n: int = 0) -> Work:
     Y = torch.tensor(d["Y"], dtype=torch.float64)
     params = [torch.tensor(d[name], dtype=torch.float64, requires_grad=True)
               for name in cases.MLP_PARAMS]
-    W1, b1, W2, b2, W3, b3 = params
-
     def work():
         for p in params:
             p.grad = None
-        h1 = (X @ W1 + b1).tanh()
-        h2 = (h1 @ W2 + b2).tanh()
-        out = h2 @ W3 + b3
-        loss = ((out - Y) ** 2).mean()
-        loss.backward()
+        cases.mlp_loss_tensors(X, Y, *params).backward()
         return [p.grad for p in params]
 
     return work
