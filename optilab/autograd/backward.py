@@ -68,8 +68,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
     )
     if axes:
-        g = P.sum(g, axis=axes)
-    return P.reshape(g, shape) if g.shape != shape else g
+        g = R.sum(g, axis=axes)
+    return S.reshape(g, shape) if g.shape != shape else g
 
 
 def gradients(root: Tensor, seed: Any, create_graph: bool = False,
@@ -153,4 +153,5 @@ def backward(root: Tensor, gradient: Any = None, create_graph: bool = False) -> 
         leaf._grad_passes = passes + 1
 
 
-from . import primitives as P  # noqa: E402
+from . import reductions as R  # noqa: E402
+from . import shapes as S  # noqa: E402

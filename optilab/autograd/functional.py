@@ -1,15 +1,21 @@
 """The functional front door: derivatives as functions of functions.
 
-    grad(f)(x)            the gradient of a scalar f at x
-    value_and_grad(f)(x)  (f(x), grad f(x)) from one forward and one backward pass
-    jacobian(f)(x)        J[i..., j...] = d f(x)[i...] / d x[j...]
-    hessian(f)(x)         jacobian(grad(f))(x)
-    hvp(f)(x, v)          the Hessian-vector product H(x) v without forming H
-    check_grads(f)(x)     compare the engine with finite differences
+    grad(f)(x)             the gradient of a scalar f at x (argnum=(0, 1): a tuple of them)
+    value_and_grad(f)(x)   (f(x), grad f(x)) from one forward and one backward pass
+    elementwise_grad(f)(x) the gradient of sum(f(x)): f'(x) entry by entry for elementwise f
+    jacobian(f)(x)         J[i..., j...] = d f(x)[i...] / d x[j...]
+    hessian(f)(x)          jacobian(grad(f))(x)
+    hvp(f)(x, v)           the Hessian-vector product H(x) v without forming H
+    jvp(f)(x, v)           (f(x), J(x) v): forward mode, by differentiating a vjp
+    gnvp(r)(x, v)          J^T J v, the Gauss-Newton matrix of 0.5 |r(x)|^2 times v
+    check_grads(f)(x)      compare the engine with finite differences
 
-Inputs may be floats, numpy arrays, Tensors, or nested lists/tuples/dicts of arrays
-(see :func:`flatten`).  If the input is a Tensor that is itself being differentiated,
-the result is a Tensor too -- that is how ``grad(grad(f))`` and ``hessian`` work.
+Inputs may be floats, numpy arrays, Tensors, or nested lists/tuples/dicts of them
+(see :func:`flatten`).  When the function's result depends on a tensor that something
+outside is differentiating -- the input itself, or a tensor the function closes over --
+the derivative is returned as a Tensor with a graph of its own.  That is how
+``grad(grad(f))``, ``hessian`` and ``grad(lambda x: x * grad(lambda y: x * y)(2.0))``
+work, and how a gradient penalty's gradient reaches the model's parameters.
 """
 
 from __future__ import annotations
@@ -19,18 +25,62 @@ from typing import Any
 
 import numpy as np
 
-from . import primitives as P
-from .backward import gradients
+from . import reductions as R
+from . import shapes as S
+from .backward import gradients, toposort
 from .tensor import Tensor, is_grad_enabled
+
+# ------------------------------------------------------------------ nesting depth
+#
+# Each grad() call runs f one level deeper.  Its input is a leaf tagged with that level
+# (Tensor._level).  Afterwards, the result's graph may reach three kinds of leaves:
+# tensors the user made (level 0), inputs of enclosing grad calls (a lower level): both
+# are being differentiated from outside, so the gradient must be built as a graph; and
+# inputs of inner grad calls that have finished (a higher level), which nobody can
+# differentiate any more and which therefore do not count.
+
+
+class _Depth:
+    now = 0
+
+
+def reaches_outer(root: Tensor, inputs: list[Tensor]) -> bool:
+    """Whether ``root`` depends on a tensor that is differentiated outside this call:
+    one tracked by the user or by an enclosing grad, or an input tied to such a tensor.
+
+    grad(lambda y: x * y)(2.0) inside an outer grad over x: the inner gradient is x, and
+    it must stay a function of x for the outer derivative to see it.
+    """
+    if not (root.requires_grad and is_grad_enabled()):
+        return False
+    ids = frozenset(id(x) for x in inputs)
+    for node in toposort(root, ids):
+        if id(node) in ids:
+            if node._op is not None:           # tied to an outer variable (identity node)
+                return True
+        elif node._op is None and node.requires_grad and node._level <= _Depth.now:
+            return True
+    return False
+
+
+def _call(f: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """f(*args, **kwargs) one nesting level deeper."""
+    _Depth.now += 1
+    try:
+        return f(*args, **kwargs)
+    finally:
+        _Depth.now -= 1
 
 # ------------------------------------------------------------------------ flatten
 
 
-def flatten(tree: Any) -> tuple[np.ndarray, Callable[[Any], Any]]:
-    """Flatten nested lists/tuples/dicts of numbers and arrays into one float vector.
+def flatten(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Flatten nested lists/tuples/dicts of numbers, arrays and Tensors into one vector.
 
     Returns ``(vector, unflatten)`` where ``unflatten(vector)`` rebuilds the structure
-    (with slices of a Tensor when given a Tensor, so it is differentiable).
+    (with slices of a Tensor when given a Tensor, so it is differentiable).  The vector is
+    a numpy array, or a Tensor when the tree holds Tensors that track gradients (so
+    derivatives taken through it can be differentiated again).
 
     >>> v, unflatten = flatten({"w": np.ones((2, 2)), "b": 0.5})
     >>> v.shape, unflatten(v)["b"]
@@ -42,86 +92,112 @@ def flatten(tree: Any) -> tuple[np.ndarray, Callable[[Any], Any]]:
         return vector, lambda v: dict(zip(keys, rebuild(v)))
     if isinstance(tree, (list, tuple)):
         parts = [flatten(item) for item in tree]
-        sizes = np.cumsum([0] + [p[0].size for p in parts])
+        sizes = np.cumsum([0] + [int(np.size(p[0].value if isinstance(p[0], Tensor) else p[0]))
+                                 for p in parts])
         kind = type(tree)
 
         def unflatten(v: Any) -> Any:
             items = [rebuild(v[a:b]) for (_, rebuild), a, b in zip(parts, sizes[:-1], sizes[1:])]
             return kind(items) if kind in (list, tuple) else kind(*items)  # namedtuples
 
-        vector = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0)
-        return vector, unflatten
+        vectors = [p[0] for p in parts]
+        if any(isinstance(v, Tensor) for v in vectors):
+            return S.concatenate(vectors), unflatten
+        return (np.concatenate(vectors) if parts else np.zeros(0)), unflatten
+    if isinstance(tree, Tensor) and tree.requires_grad and is_grad_enabled():
+        return S.ravel(tree), lambda v, shape=tree.shape: S.reshape(v, shape)
     value = np.asarray(tree.value if isinstance(tree, Tensor) else tree, dtype=np.float64)
     shape = value.shape
-    return value.ravel(), lambda v: P.reshape(v, shape)
+    return value.ravel(), lambda v: S.reshape(v, shape)
 
 
 # ----------------------------------------------------------------------- gradients
 
 
-def _input(x: Any) -> tuple[Tensor, bool]:
-    """A fresh Tensor to differentiate with respect to, and whether to build a graph.
+def _input(x: Any) -> tuple[Tensor, Callable[[Any], Any] | None]:
+    """A fresh Tensor to differentiate with respect to, and how to hand it to f.
 
-    If ``x`` is already being differentiated (an outer grad), the new input is tied to
-    it by an identity node and the gradient is built as a graph: a second derivative.
+    Containers are flattened into one vector.  If ``x`` is already being differentiated
+    (an outer grad), the new input is tied to it by an identity node, so the gradient is
+    built as a graph that the outer derivative can follow.
     """
+    rebuild = None
+    if isinstance(x, (list, tuple, dict)):
+        x, rebuild = flatten(x)
     if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
-        return P.identity(x), True
-    return Tensor(x), False
+        return S.identity(x), rebuild
+    xt = Tensor(x)
+    xt._level = _Depth.now + 1
+    return xt, rebuild
 
 
-def _scalar(y: Any, name: str) -> None:
+def _output(y: Any, name: str, scalar: bool) -> Tensor:
+    if isinstance(y, (list, tuple, dict)):
+        y = flatten(y)[0]
+        y = y if isinstance(y, Tensor) else Tensor(y, requires_grad=False)
     if not isinstance(y, Tensor):
         raise TypeError(
             f"{name}: the function must return an optilab Tensor computed from its input, "
-            f"got {type(y).__name__}. Use Tensor operations (x ** 2, x.sin(), ag.exp(x)) "
-            f"rather than numpy or math functions inside it."
-        )
-    if y.size != 1:
+            f"got {type(y).__name__}. Use Tensor operations (x ** 2, x.sin(), ag.exp(x), or "
+            f"numpy functions such as np.sum on Tensors) rather than math functions or float().")
+    if scalar and y.size != 1:
         raise TypeError(
             f"{name}: the function must return a scalar, got shape {y.shape}. "
-            f"Sum or average it, or use jacobian() for vector outputs."
-        )
+            f"Sum or average it, use elementwise_grad() for an elementwise function, or "
+            f"jacobian() for vector outputs.")
+    return y
 
 
-def value_and_grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., tuple[Any, Any]]:
+def _differentiate(y: Tensor, inputs: list[Tensor], seed: Any) -> tuple[list[Any], bool]:
+    """d(seed . y)/d input for each input; and whether they were built as graphs."""
+    nested = reaches_outer(y, inputs)
+    if not y.requires_grad:                   # y does not depend on any input
+        found = {}
+    else:
+        found = gradients(y, Tensor(seed, requires_grad=False) if nested else seed,
+                          create_graph=nested, inputs=frozenset(id(x) for x in inputs))
+    out = []
+    for x in inputs:
+        g = found[id(x)][1] if id(x) in found else np.zeros(x.shape)
+        if nested:
+            out.append(g if isinstance(g, Tensor) else Tensor(g, requires_grad=False))
+        else:
+            out.append(np.array(g))
+    return out, nested
+
+
+def _argnums(argnum: int | tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(argnum) if isinstance(argnum, (tuple, list)) else (argnum,)
+
+
+def value_and_grad(f: Callable[..., Any],
+                   argnum: int | tuple[int, ...] = 0) -> Callable[..., tuple[Any, Any]]:
     """``value_and_grad(f)(x) -> (f(x), grad f(x))`` for a scalar-valued f.
+
+    With ``argnum=(0, 1)`` the gradient is a tuple, one entry per argument.
 
     >>> value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
     (array(5.), array([2., 4.]))
     """
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
-        x = args[argnum]
-        structured = isinstance(x, (list, tuple, dict))
-        if structured:
-            x, unflatten = flatten(x)
-        xt, nested = _input(x)
-        y = f(*args[:argnum], unflatten(xt) if structured else xt, *args[argnum + 1:], **kwargs)
-        _scalar(y, "grad")
-        g = _grad_of(y, xt, nested)
-        if structured:
-            g = unflatten(g)
-        return (y if nested else np.asarray(y.value)), g
+        args = list(args)
+        inputs, rebuilds = [], []
+        for i in _argnums(argnum):
+            xt, rebuild = _input(args[i])
+            inputs.append(xt)
+            rebuilds.append(rebuild)
+            args[i] = rebuild(xt) if rebuild else xt
+        y = _output(_call(f, args, kwargs), "grad", scalar=True)
+        grads, nested = _differentiate(y, inputs, np.ones(y.shape))
+        grads = [rebuild(g) if rebuild else g for g, rebuild in zip(grads, rebuilds)]
+        value = y if nested else np.asarray(y.value)
+        return value, (tuple(grads) if isinstance(argnum, (tuple, list)) else grads[0])
 
     return value_and_grad_f
 
 
-def _grad_of(y: Tensor, xt: Tensor, nested: bool) -> Any:
-    """d y / d xt: a Tensor when building a graph, else a numpy array."""
-    if not y.requires_grad:                   # y does not depend on x at all
-        zero = np.zeros(xt.shape)
-        return Tensor(zero, requires_grad=False) if nested else zero
-    seed = np.ones(y.shape)
-    found = gradients(y, Tensor(seed, requires_grad=False) if nested else seed,
-                      create_graph=nested, inputs=frozenset({id(xt)}))
-    g = found[id(xt)][1] if id(xt) in found else np.zeros(xt.shape)
-    if nested:
-        return g if isinstance(g, Tensor) else Tensor(g, requires_grad=False)
-    return np.array(g)
-
-
-def grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+def grad(f: Callable[..., Any], argnum: int | tuple[int, ...] = 0) -> Callable[..., Any]:
     """The gradient of a scalar function, as a function.
 
     >>> df = grad(lambda x: x.sin())       # d/dx sin x = cos x
@@ -129,6 +205,8 @@ def grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     array(1.)
     >>> grad(grad(lambda x: x ** 3))(2.0)  # 6x
     array(12.)
+    >>> grad(lambda x, y: x * y, argnum=(0, 1))(2.0, 3.0)
+    (array(3.), array(2.))
     """
 
     def grad_f(*args: Any, **kwargs: Any) -> Any:
@@ -137,30 +215,39 @@ def grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     return grad_f
 
 
+def elementwise_grad(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+    """The gradient of sum(f(x)): for an elementwise f, the derivative f'(x_i) at every x_i.
+
+    >>> elementwise_grad(lambda x: x ** 2)(np.array([1.0, 2.0, 3.0]))
+    array([2., 4., 6.])
+    """
+    return grad(lambda *args, **kwargs: R.sum(f(*args, **kwargs)), argnum)
+
+
 def jacobian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
-    """``jacobian(f)(x)[i..., j...] = d f(x)[i...] / d x[j...]``, one backward pass per output."""
+    """``jacobian(f)(x)[i..., j...] = d f(x)[i...] / d x[j...]``, one backward pass per output.
+
+    For a list/tuple/dict input (or output) the Jacobian is taken with respect to (of)
+    its flattened vector, in :func:`flatten`'s order: a matrix.
+    """
 
     def jacobian_f(*args: Any, **kwargs: Any) -> Any:
-        xt, nested = _input(args[argnum])
-        y = f(*args[:argnum], xt, *args[argnum + 1:], **kwargs)
-        if not isinstance(y, Tensor):
-            raise TypeError(f"jacobian: the function must return a Tensor, got {type(y).__name__}")
-        rows = []
+        args = list(args)
+        xt, rebuild = _input(args[argnum])
+        args[argnum] = rebuild(xt) if rebuild else xt
+        y = _output(_call(f, args, kwargs), "jacobian", scalar=False)
+        rows, nested = [], False
         for i in range(y.size):
             seed = np.zeros(y.size)
             seed[i] = 1.0
-            if not y.requires_grad:
-                rows.append(np.zeros(xt.shape))
-                continue
-            seed = seed.reshape(y.shape)
-            found = gradients(y, Tensor(seed, requires_grad=False) if nested else seed,
-                              create_graph=nested, inputs=frozenset({id(xt)}))
-            rows.append(found[id(xt)][1] if id(xt) in found else np.zeros(xt.shape))
+            (row,), nested_i = _differentiate(y, [xt], seed.reshape(y.shape))
+            rows.append(row)
+            nested = nested or nested_i
         shape = y.shape + xt.shape
         if nested:
-            return P.reshape(P.stack([r if isinstance(r, Tensor) else Tensor(r, False)
-                                      for r in rows]), shape)
-        return np.stack([np.asarray(r) for r in rows]).reshape(shape)
+            rows = [r if isinstance(r, Tensor) else Tensor(r, False) for r in rows]
+            return S.reshape(S.stack(rows), shape) if rows else Tensor(np.zeros(shape), False)
+        return np.stack(rows).reshape(shape) if rows else np.zeros(shape)
 
     return jacobian_f
 
@@ -175,14 +262,65 @@ def hessian(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
     return jacobian(grad(f, argnum), argnum)
 
 
-def hvp(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
-    """``hvp(f)(x, v) = H(x) v``: the gradient of <grad f(x), v>, without forming H."""
+def _dot(a: Any, b: Any) -> Any:
+    """sum(a * b) over two trees of the same structure (flattened)."""
+    return R.sum(flatten(a)[0] * flatten(b)[0])
 
-    def hvp_f(x: Any, v: Any) -> Any:
-        v = np.asarray(v, dtype=np.float64)
-        return grad(lambda z: (grad(f)(z) * v).sum())(x)
+
+def hvp(f: Callable[..., Any], argnum: int = 0) -> Callable[..., Any]:
+    """``hvp(f, argnum)(*args, v) = H v``: the Hessian of f in argument ``argnum`` times v,
+    as the gradient of <grad f, v> (two backward passes, H is never formed).
+
+    >>> hvp(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    array([ 6., 12.])
+    """
+
+    def hvp_f(*args: Any) -> Any:
+        *args, v = args
+        v = v if isinstance(v, (Tensor, list, tuple, dict)) else np.asarray(v, np.float64)
+
+        def along_v(*a: Any) -> Any:
+            return _dot(grad(f, argnum)(*a), v)
+
+        return grad(along_v, argnum)(*args)
 
     return hvp_f
+
+
+def jvp(f: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
+    """``jvp(f)(x, v) = (f(x), J(x) v)``: the directional derivative, forward mode.
+
+    Reverse mode gives u -> J^T u, a linear function of u; its gradient with respect to u
+    of <J^T u, v> is J v (the "double vjp" trick: two backward passes, no forward mode
+    machinery needed).
+    """
+
+    def jvp_f(x: Any, v: Any) -> tuple[Any, Any]:
+        y = f(x if isinstance(x, Tensor) else Tensor(x, requires_grad=False))
+        y_shape = np.shape(y.value if isinstance(y, Tensor) else y)
+
+        def vjp_dot_v(u: Any) -> Any:
+            g = grad(lambda z: R.sum(f(z) * u))(x)
+            return _dot(g, v)
+
+        jv = grad(vjp_dot_v)(np.zeros(y_shape))
+        return (y if isinstance(y, Tensor) and y.requires_grad else np.asarray(
+            y.value if isinstance(y, Tensor) else y)), jv
+
+    return jvp_f
+
+
+def gnvp(r: Callable[..., Any]) -> Callable[..., Any]:
+    """``gnvp(r)(x, v) = J^T J v`` with J the Jacobian of the residuals r at x: the
+    Gauss-Newton matrix of 0.5 |r(x)|^2 (its Hessian without the second-order terms of r)
+    times v.  Newton's step on least squares with this matrix is the Gauss-Newton step.
+    """
+
+    def gnvp_f(x: Any, v: Any) -> Any:
+        _, jv = jvp(r)(x, v)
+        return grad(lambda z: R.sum(r(z) * jv))(x)
+
+    return gnvp_f
 
 
 # --------------------------------------------------------------------- checking
@@ -196,14 +334,21 @@ def check_grads(f: Callable[..., Any], order: int = 2, eps: float = 1e-6,
     ``check_grads(f, order=2)(x, ...)`` picks random directions u (output) and v (input)
     and compares  u . (f(x + eps v) - f(x - eps v)) / 2 eps  with  (u^T J) . v  from a
     backward pass, for every positional argument; with ``order=2`` it then checks the
-    derivative of that backward pass the same way.  Raises AssertionError on mismatch.
+    derivative of each of those backward passes the same way, with respect to every
+    argument (so the cross derivatives d^2 f / dx dy are checked too).
+    Raises AssertionError on mismatch.
     """
     rng = np.random.default_rng(seed)
 
     def check(*args: Any) -> None:
+        if not args:
+            raise TypeError("check_grads(f)(...) needs the point to check at: "
+                            "check_grads(f)(x) or check_grads(f)(x, y)")
         args = tuple(a if isinstance(a, Tensor) else Tensor(a, requires_grad=False)
                      for a in args)      # constants that still have .sin(), .exp(), ...
-        for argnum in range(len(args)):
+        for argnum in range(len(args)):         # every first derivative, then the second
+            _check_arg(f, args, argnum, 1, eps, rtol, atol, rng, 1)
+        for argnum in range(len(args) if order > 1 else 0):
             _check_arg(f, args, argnum, order, eps, rtol, atol, rng, 1)
 
     return check
@@ -211,8 +356,8 @@ def check_grads(f: Callable[..., Any], order: int = 2, eps: float = 1e-6,
 
 def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order: int,
                eps: float, rtol: float, atol: float, rng: np.random.Generator,
-               level: int) -> None:
-    """Check derivative number ``level`` of f, then (while ``order > 1``) the next one."""
+               level: int, within: str = "") -> None:
+    """Check derivative number ``level`` of f, then (while ``order > 1``) the next ones."""
     x = np.asarray(args[argnum].value if isinstance(args[argnum], Tensor) else args[argnum],
                    dtype=np.float64)
 
@@ -220,7 +365,7 @@ def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order:
         return f(*args[:argnum], z, *args[argnum + 1:])
 
     y = f_at(Tensor(x, requires_grad=False))
-    u = rng.standard_normal(np.shape(y))
+    u = rng.standard_normal(np.shape(y.value if isinstance(y, Tensor) else y))
     v = rng.standard_normal(x.shape)
 
     def u_dot_f(z: Any) -> Any:                   # scalar: u . f(z)
@@ -236,18 +381,20 @@ def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order:
             " Right first derivatives with a wrong second one usually mean a rule that "
             "computes with numpy (np.cos(x), x.value): write rules with optilab operations.")
         raise AssertionError(
-            f"check_grads: derivative mismatch for argument {argnum} at order {level}: "
-            f"backward pass gives {analytic:.10g}, finite differences give {numeric:.10g} "
-            f"(difference {abs(numeric - analytic):.3g}). A derivative rule is likely wrong."
-            + hint
+            f"check_grads: derivative mismatch for argument {argnum} at order "
+            f"{level}{within}: backward pass gives {analytic:.10g}, finite differences give "
+            f"{numeric:.10g} (difference {abs(numeric - analytic):.3g}). A derivative rule "
+            f"is likely wrong." + hint
         )
     if order > 1:
-        new_args = args[:argnum] + (x,) + args[argnum + 1:]
+        point = args[:argnum] + (Tensor(x, requires_grad=False),) + args[argnum + 1:]
 
         def grad_along_u(*a: Any) -> Any:
             return grad(lambda z: (f(*a[:argnum], z, *a[argnum + 1:]) * u).sum())(a[argnum])
 
-        _check_arg(grad_along_u, new_args, argnum, order - 1, eps, rtol, atol, rng, level + 1)
+        for other in range(len(args)):           # d/d(other) of the gradient in argnum
+            _check_arg(grad_along_u, point, other, order - 1, eps, rtol, atol, rng, level + 1,
+                       f" (differentiating the derivative in argument {argnum})")
 
 
 def _number(y: Any) -> np.ndarray:

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from . import primitives as P
+from . import reductions as R
+from . import shapes as S
 from .module import Module
 from .tensor import Tensor
 
@@ -51,7 +53,55 @@ class MSELoss(Module):
     averages_elements = True  # so Module.forward_dataset may batch the samples
 
     def forward(self, prediction: Any, target: Any) -> Tensor:
-        return P.mean((prediction - target) ** 2)
+        return R.mean((prediction - target) ** 2)
+
+
+def softmax(logits: Any, axis: int = -1) -> Tensor:
+    """softmax(z)_k = e^(z_k) / sum_j e^(z_j): probabilities that sum to 1 along ``axis``."""
+    return R.softmax(logits, axis=axis)
+
+
+def log_softmax(logits: Any, axis: int = -1) -> Tensor:
+    """log softmax(z) = z - logsumexp(z), computed without overflow or log(0)."""
+    return R.log_softmax(logits, axis=axis)
+
+
+def cross_entropy(logits: Any, target: Any, axis: int = 1) -> Tensor:
+    """The mean over samples of -log p(true class), p = softmax(logits) along ``axis``.
+
+    ``logits`` has the classes on ``axis`` (torch's convention: (N, C); the course's
+    column vectors (N, C, 1) work as well; a single sample (C,) too).  ``target`` holds
+    integer class labels (one per sample), or probabilities with the shape of ``logits``.
+    Computed from log_softmax, so a confident wrong answer costs a large finite loss,
+    never inf or nan.
+    """
+    shape = np.shape(logits.value if isinstance(logits, Tensor) else logits)
+    axis = 0 if len(shape) == 1 else axis % len(shape)
+    logp = R.log_softmax(logits, axis=axis)
+    target = target.value if isinstance(target, Tensor) else np.asarray(target)
+    if np.issubdtype(target.dtype, np.floating) and target.shape == shape:
+        return R.mean(-R.sum(logp * target, axis=axis))    # soft labels: -sum p log q
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"cross_entropy: target must be integer class labels or "
+                        f"probabilities of the logits' shape {shape}, got dtype "
+                        f"{target.dtype} and shape {target.shape}")
+    classes = shape[axis]
+    rows = S.reshape(S.moveaxis(logp, axis, -1), (-1, classes))
+    labels = target.ravel()
+    if labels.size != rows.shape[0]:
+        raise ValueError(f"cross_entropy: {rows.shape[0]} samples in logits of shape {shape} "
+                         f"(classes on axis {axis}) but {labels.size} labels")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got "
+                         f"{labels.min()}..{labels.max()}")
+    return R.mean(-rows[np.arange(labels.size), labels])
+
+
+class CrossEntropyLoss(Module):
+    """``CrossEntropyLoss()(logits, labels)``: see :func:`cross_entropy`."""
+
+    def forward(self, logits: Any, target: Any) -> Tensor:
+        return cross_entropy(logits, target)
 
 
 class Exp(Module):

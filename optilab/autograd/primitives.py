@@ -1,4 +1,4 @@
-"""The primitives and their derivative table.
+"""The primitives and their derivative table: arithmetic and elementwise functions.
 
 Each primitive is a numpy function; each line of ``defvjp`` gives, for one argument,
 the vector-Jacobian product: how the gradient ``g`` of the output ``ans`` flows back
@@ -11,6 +11,9 @@ work on numpy arrays *and* on Tensors.  On arrays they are plain numpy (a fast f
 derivative); on Tensors they record a graph, so the derivative can be differentiated
 again (Hessians, Newton's method).  Rules ignore broadcasting: ``backward.unbroadcast``
 sums each gradient back to its argument's shape.
+
+The other families live next door: ``reductions.py`` (sum, max, norm, ...),
+``shapes.py`` (reshape, indexing, joining, ...) and ``linalg.py`` (dot, einsum, solve, ...).
 """
 
 from __future__ import annotations
@@ -21,26 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from .shapes import _by_last_axis, _short_last_axis, getitem, reshape, transpose
 from .tensor import Primitive, Tensor, _raw, defvjp
 
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
 # --------------------------------------------------------------------- arithmetic
-
-
-def _short_last_axis(shape: tuple[int, ...]) -> bool:
-    """numpy loops innermost over the last axis: when that axis is short (points in the
-    plane, shape (n, n, 2)) and the array big, a broadcast costs one tiny loop per element
-    pair.  Looping over the last axis ourselves is ~4x faster there (14 ms -> 3 ms)."""
-    return len(shape) >= 2 and shape[-1] <= 4 and math.prod(shape) >= 16384
-
-
-def _by_last_axis(ufunc: np.ufunc, *operands: Any, shape: tuple[int, ...] = ()) -> np.ndarray:
-    """``ufunc(*operands)`` broadcast to ``shape``, computed one last-axis slice at a time."""
-    shape = np.broadcast_shapes(shape, *(np.shape(a) for a in operands))
-    out = np.empty(shape, np.result_type(*operands))
-    for k in range(shape[-1]):
-        ufunc(*(a[..., k if a.shape[-1] > 1 else 0] if np.ndim(a) else a for a in operands),
-              out=out[..., k])
-    return out
 
 
 def _elementwise(ufunc: np.ufunc) -> Any:
@@ -92,26 +81,88 @@ defvjp(power,    lambda g, ans, x, y: g * y * x ** _minus_one(y, x),  # d(x^y)/d
                  lambda g, ans, x, y: g * ans * log(_nonzero(x)))    # d(x^y)/dy = x^y log x
 defvjp(negative, lambda g, ans, x: -g)
 
+
+def square(x: Any) -> Any:
+    """x^2 (derived: x * x)."""
+    return multiply(x, x)
+
+
+def reciprocal(x: Any) -> Any:
+    """1 / x (derived: a division)."""
+    return divide(1.0, x)
+
+
 # ------------------------------------------------------------------ elementwise functions
 exp = Primitive(np.exp, "exp")
+exp2 = Primitive(np.exp2, "exp2")
+expm1 = Primitive(np.expm1, "expm1")
 log = Primitive(np.log, "log")
-sin = Primitive(np.sin, "sin")
-cos = Primitive(np.cos, "cos")
-tanh = Primitive(np.tanh, "tanh")
+log2 = Primitive(np.log2, "log2")
+log10 = Primitive(np.log10, "log10")
+log1p = Primitive(np.log1p, "log1p")
 sqrt = Primitive(np.sqrt, "sqrt")
 abs = Primitive(np.abs, "abs")  # noqa: A001 - the name students know
-sigmoid = Primitive(lambda x: 0.5 * (np.tanh(0.5 * x) + 1.0), "sigmoid")  # = 1/(1+e^-x), stable
-relu = Primitive(lambda x: np.maximum(x, 0.0), "relu")
 
 defvjp(exp,     lambda g, ans, x: g * ans)                   # (e^x)' = e^x
+defvjp(exp2,    lambda g, ans, x: g * ans * LN2)             # (2^x)' = 2^x ln 2
+defvjp(expm1,   lambda g, ans, x: g * (ans + 1.0))           # (e^x - 1)' = e^x
 defvjp(log,     lambda g, ans, x: g / x)                     # (log x)' = 1/x
-defvjp(sin,     lambda g, ans, x: g * cos(x))
-defvjp(cos,     lambda g, ans, x: -g * sin(x))
-defvjp(tanh,    lambda g, ans, x: g * (1.0 - ans * ans))     # tanh' = 1 - tanh^2
+defvjp(log2,    lambda g, ans, x: g / (x * LN2))
+defvjp(log10,   lambda g, ans, x: g / (x * LN10))
+defvjp(log1p,   lambda g, ans, x: g / (x + 1.0))             # accurate log(1 + x) near 0
 defvjp(sqrt,    lambda g, ans, x: g * 0.5 / ans)             # (sqrt x)' = 1/(2 sqrt x)
 defvjp(abs,     lambda g, ans, x: g * sign(x))
-defvjp(sigmoid, lambda g, ans, x: g * ans * (1.0 - ans))     # s' = s (1 - s)
-defvjp(relu,    lambda g, ans, x: g * (_raw(x) > 0))
+
+sin = Primitive(np.sin, "sin")
+cos = Primitive(np.cos, "cos")
+tan = Primitive(np.tan, "tan")
+arcsin = Primitive(np.arcsin, "arcsin")
+arccos = Primitive(np.arccos, "arccos")
+arctan = Primitive(np.arctan, "arctan")
+
+defvjp(sin,     lambda g, ans, x: g * cos(x))
+defvjp(cos,     lambda g, ans, x: -g * sin(x))
+defvjp(tan,     lambda g, ans, x: g * (1.0 + ans * ans))     # tan' = 1 + tan^2
+defvjp(arcsin,  lambda g, ans, x: g / sqrt(1.0 - x * x))
+defvjp(arccos,  lambda g, ans, x: -g / sqrt(1.0 - x * x))
+defvjp(arctan,  lambda g, ans, x: g / (1.0 + x * x))
+
+sinh = Primitive(np.sinh, "sinh")
+cosh = Primitive(np.cosh, "cosh")
+tanh = Primitive(np.tanh, "tanh")
+arcsinh = Primitive(np.arcsinh, "arcsinh")
+arccosh = Primitive(np.arccosh, "arccosh")
+arctanh = Primitive(np.arctanh, "arctanh")
+
+defvjp(sinh,    lambda g, ans, x: g * cosh(x))
+defvjp(cosh,    lambda g, ans, x: g * sinh(x))
+defvjp(tanh,    lambda g, ans, x: g * (1.0 - ans * ans))     # tanh' = 1 - tanh^2
+defvjp(arcsinh, lambda g, ans, x: g / sqrt(x * x + 1.0))
+defvjp(arccosh, lambda g, ans, x: g / sqrt(x * x - 1.0))
+defvjp(arctanh, lambda g, ans, x: g / (1.0 - x * x))
+
+sigmoid = Primitive(lambda x: 0.5 * (np.tanh(0.5 * x) + 1.0), "sigmoid")  # = 1/(1+e^-x), stable
+softplus = Primitive(lambda x: np.logaddexp(0.0, x), "softplus")          # log(1 + e^x), stable
+relu = Primitive(lambda x: np.maximum(x, 0.0), "relu")
+
+defvjp(sigmoid,  lambda g, ans, x: g * ans * (1.0 - ans))    # s' = s (1 - s)
+defvjp(softplus, lambda g, ans, x: g * sigmoid(x))           # softplus' = sigmoid
+defvjp(relu,     lambda g, ans, x: g * (_raw(x) > 0))
+
+# ---------------------------------------------------------- functions of two arguments
+arctan2 = Primitive(np.arctan2, "arctan2")        # the angle of the point (x, y): arctan2(y, x)
+hypot = Primitive(np.hypot, "hypot")              # sqrt(x^2 + y^2) without overflow
+logaddexp = Primitive(np.logaddexp, "logaddexp")  # log(e^x + e^y) without overflow
+logaddexp2 = Primitive(np.logaddexp2, "logaddexp2")
+
+defvjp(arctan2,    lambda g, ans, y, x: g * x / (x * x + y * y),
+                   lambda g, ans, y, x: -g * y / (x * x + y * y))
+defvjp(hypot,      lambda g, ans, x, y: g * x / ans,
+                   lambda g, ans, x, y: g * y / ans)
+defvjp(logaddexp,  lambda g, ans, x, y: g * exp(x - ans),    # e^x / (e^x + e^y)
+                   lambda g, ans, x, y: g * exp(y - ans))
+defvjp(logaddexp2, lambda g, ans, x, y: g * exp2(x - ans),
+                   lambda g, ans, x, y: g * exp2(y - ans))
 
 
 def _share(x: Any, y: Any) -> np.ndarray:
@@ -136,120 +187,14 @@ defvjp(maximum, lambda g, ans, x, y: g * _share(x, y),
                 lambda g, ans, x, y: g * _share(y, x))
 defvjp(minimum, lambda g, ans, x, y: g * _share(y, x),
                 lambda g, ans, x, y: g * _share(x, y))
-defvjp(clip,    lambda g, ans, x, lo, hi: g * _inside(x, lo, hi), None, None)
+defvjp(clip,    lambda g, ans, x, lo, hi: g * _inside(x, lo, hi),   # a bound that is hit
+                lambda g, ans, x, lo, hi: g * (_raw(x) < _raw(lo)),  # passes g to the bound
+                lambda g, ans, x, lo, hi: g * (_raw(x) > _raw(hi)))
 defvjp(where,   None,
                 lambda g, ans, c, x, y: where(c, g, 0.0),
                 lambda g, ans, c, x, y: where(c, 0.0, g))
 
-# ----------------------------------------------------------------------- reductions
-
-
-def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """np.sum; a big array reduced over some axes goes through a product with ones.
-
-    numpy's reduction is slow when the axes it keeps end in a short one: for x of shape
-    (1000, 1000, 2), x.sum(1) takes 18 ms, and (x moved to (1000, 2, 1000)) @ ones 2 ms.
-    """
-    if axis is None or np.size(x) < 65536:
-        return np.add.reduce(x, axis=axis, keepdims=keepdims)
-    axes = [a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)]
-    kept = [i for i in range(x.ndim) if i not in axes]
-    n = int(np.prod([x.shape[a] for a in axes]))
-    out = np.transpose(x, kept + axes).reshape(-1, n) @ np.ones(n)
-    shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else \
-            [x.shape[i] for i in kept]
-    return out.reshape(shape)
-
-
-def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)                     # log sum e^x = m + log sum e^(x-m)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
-
-
-def _softmax(x: Any, axis: int = -1) -> Any:
-    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-def _kept(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
-    """Put the reduced axes back (as size 1), so a reduced g broadcasts against x."""
-    if keepdims or axis is None:
-        return g
-    axes = (axis,) if isinstance(axis, int) else axis
-    axes = {a % len(shape) for a in axes}
-    return reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
-
-
-def _count(shape: tuple[int, ...], ans: Any) -> float:
-    """How many entries of x were averaged into each entry of ans."""
-    return math.prod(shape) / max(math.prod(np.shape(ans)), 1)
-
-
-def _mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    total = _sum(x, axis, keepdims)
-    return total / _count(np.shape(x), total)
-
-
-sum = Primitive(_sum, "sum")  # noqa: A001
-mean = Primitive(_mean, "mean")
-logsumexp = Primitive(_logsumexp, "logsumexp")
-softmax = Primitive(_softmax, "softmax")
-
-defvjp(sum,       lambda g, ans, x, axis=None, keepdims=False:
-                      broadcast_to(_kept(g, x.shape, axis, keepdims), x.shape))
-defvjp(mean,      lambda g, ans, x, axis=None, keepdims=False:
-                      broadcast_to(_kept(g, x.shape, axis, keepdims), x.shape)
-                      / _count(x.shape, ans))
-defvjp(logsumexp, lambda g, ans, x, axis=None, keepdims=False:     # d/dx = softmax(x)
-                      _kept(g, x.shape, axis, keepdims)
-                      * exp(x - _kept(ans, x.shape, axis, keepdims)))
-defvjp(softmax,   lambda g, ans, x, axis=-1:                       # J = diag(s) - s s^T
-                      ans * (g - sum(g * ans, axis=axis, keepdims=True)))
-
-# ------------------------------------------------------------------------ shapes
-
-
-def _untake(g: Any, index: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """Scatter-add g into zeros of ``shape`` at ``index``: the adjoint of x[index]."""
-    out = np.zeros(shape, dtype=np.result_type(g, np.float64))
-    np.add.at(out, index, g)
-    return out
-
-
-def _inverse(axes: Any) -> Any:
-    """The permutation that undoes ``transpose(x, axes)`` (negative axes count from the end)."""
-    return None if axes is None else tuple(np.argsort([a % len(axes) for a in axes]))
-
-
-def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
-    """x repeated to ``shape``: a read-only view when big, else a (faster to make) copy."""
-    shape = tuple(shape)
-    if np.shape(x) == shape:
-        return x
-    if _short_last_axis(shape):              # arithmetic on a view would be slow there
-        return _by_last_axis(np.positive, x, shape=shape)
-    if math.prod(shape) <= 4096:             # numpy's view maker costs ~4 us, a copy ~1 us
-        out = np.empty(shape, np.result_type(x))
-        out[...] = x
-        return out
-    return np.broadcast_to(x, shape)
-
-
-reshape = Primitive(lambda x, shape: np.asarray(x).reshape(shape), "reshape")
-transpose = Primitive(lambda x, axes=None: np.asarray(x).transpose(axes), "transpose")
-broadcast_to = Primitive(_broadcast_to, "broadcast_to")
-getitem = Primitive(operator.getitem, "getitem")
-untake = Primitive(_untake, "untake")
-identity = Primitive(lambda x: x, "identity")
-
-defvjp(reshape,      lambda g, ans, x, shape: reshape(g, x.shape), None)
-defvjp(transpose,    lambda g, ans, x, axes=None: transpose(g, _inverse(axes)), None)
-defvjp(broadcast_to, lambda g, ans, x, shape: g, None)   # unbroadcast sums g back to x.shape
-defvjp(getitem,      lambda g, ans, x, index: untake(g, index, x.shape), None)
-defvjp(untake,       lambda g, ans, x, index, shape: getitem(g, index), None, None)
-defvjp(identity,     lambda g, ans, x: g)
+# ------------------------------------------------------------------- matrix product
 
 
 def _mT(a: Any) -> Any:
@@ -280,44 +225,6 @@ def _matmul_dy(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 defvjp(matmul, _matmul_dx, _matmul_dy)
-
-# --------------------------------------------------------------- joining tensors
-
-
-def _concatenate(*xs: Any, axis: int = 0) -> np.ndarray:
-    return np.concatenate(xs, axis=axis)
-
-
-def _stack(*xs: Any, axis: int = 0) -> np.ndarray:
-    return np.stack(xs, axis=axis)
-
-
-def _concatenate_vjp(i: int, g: Any, ans: Any, *xs: Any, axis: int = 0) -> Any:
-    axis = axis % ans.ndim
-    start = int(np.sum([np.shape(x)[axis] for x in xs[:i]], dtype=int))
-    index = (slice(None),) * axis + (slice(start, start + np.shape(xs[i])[axis]),)
-    return getitem(g, index)
-
-
-def _stack_vjp(i: int, g: Any, ans: Any, *xs: Any, axis: int = 0) -> Any:
-    return getitem(g, (slice(None),) * (axis % ans.ndim) + (i,))
-
-
-_concatenate_p = Primitive(_concatenate, "concatenate")
-_stack_p = Primitive(_stack, "stack")
-_concatenate_p.vjp_any = _concatenate_vjp
-_stack_p.vjp_any = _stack_vjp
-
-
-def concatenate(tensors: Any, axis: int = 0) -> Any:
-    """Join tensors along an existing axis (numpy's concatenate)."""
-    return _concatenate_p(*tensors, axis=axis)
-
-
-def stack(tensors: Any, axis: int = 0) -> Any:
-    """Join tensors along a new axis (numpy's stack)."""
-    return _stack_p(*tensors, axis=axis)
-
 
 # ------------------------------------------------------ functions without a derivative
 

@@ -75,6 +75,7 @@ class Primitive:
         self.fun = fun
         self.name = name or fun.__name__
         self.vjps: tuple[Callable[..., Any] | None, ...] = ()
+        self.constant_args: frozenset[int] = frozenset()  # no rule: an index, a mask, a shape
         self.vjp_any: Callable[..., Any] | None = None  # rule(i, g, ans, *args) for *args ops
         self.__doc__ = fun.__doc__
 
@@ -88,7 +89,7 @@ class Primitive:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 values.append(a._value)
-                if a.requires_grad:
+                if a.requires_grad and i not in self.constant_args:
                     parents.append((i, a))
             else:
                 values.append(a)
@@ -140,6 +141,7 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> Primitive:
             f"got {type(prim).__name__}"
         )
     prim.vjps = rules
+    prim.constant_args = frozenset(i for i, rule in enumerate(rules) if rule is None)
     return prim
 
 
@@ -151,6 +153,12 @@ def _as_array(value: Any, dtype: Any = None) -> np.ndarray:
     if value is None:
         raise TypeError("a Tensor holds numbers: expected a float, a list of floats or a "
                         "numpy array, got None")
+    if dtype is not None and np.dtype(dtype) != DEFAULT_DTYPE:
+        raise TypeError(f"optilab.autograd computes in float64 only, got dtype={dtype}. "
+                        f"Leave dtype out (float32 data is converted to float64).")
+    if np.iscomplexobj(value):
+        raise TypeError("optilab.autograd differentiates real numbers only, got complex "
+                        "values. Split them into real and imaginary parts (two tensors).")
     try:
         arr = np.array(value, dtype=dtype or DEFAULT_DTYPE)
     except (TypeError, ValueError) as err:
@@ -175,8 +183,7 @@ class Tensor:
     """
 
     __slots__ = ("_value", "_grad", "requires_grad", "_op", "_args", "_params", "_parents",
-                 "_stamps", "_version", "_grad_passes", "__weakref__")
-    __array_ufunc__ = None  # numpy defers to Tensor's operators: ndarray * Tensor -> Tensor
+                 "_stamps", "_version", "_grad_passes", "_level", "__weakref__")
 
     def __init__(self, value: Any, requires_grad: bool = True, dtype: Any = None) -> None:
         self._value = _as_array(value, dtype)
@@ -189,6 +196,7 @@ class Tensor:
         self._stamps: tuple[Any, ...] = ()
         self._version = 0
         self._grad_passes = 0
+        self._level = 0       # > 0: the input of a grad() call at that nesting depth
 
     @classmethod
     def _wrap(cls, value: Any) -> Tensor:
@@ -204,6 +212,7 @@ class Tensor:
         t._stamps = ()
         t._version = 0
         t._grad_passes = 0
+        t._level = 0
         return t
 
     @classmethod
@@ -221,6 +230,7 @@ class Tensor:
         t._stamps = tuple([_stamp(a) for _, a in parents])
         t._version = 0
         t._grad_passes = 0
+        t._level = 0
         return t
 
     # -- the numbers ------------------------------------------------------------
@@ -282,6 +292,17 @@ class Tensor:
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self._value if dtype is None else self._value.astype(dtype)
+
+    # -- numpy's protocols (NEP 13, NEP 18): np.sin(x), np.dot(x, y) run the engine's ops --
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from .numpy_api import call_ufunc
+
+        return call_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from .numpy_api import call_function
+
+        return call_function(func, args, kwargs)
 
     def __len__(self) -> int:
         if self._value.ndim == 0:
@@ -347,7 +368,7 @@ class Tensor:
     def __neg__(self): return P.negative(self)
     def __pos__(self): return self
     def __abs__(self): return P.abs(self)
-    def __getitem__(self, index): return P.getitem(self, _index_values(index))
+    def __getitem__(self, index): return S.getitem(self, _index_values(index))
 
     # comparisons give constant boolean tensors (no gradient flows through them)
     def __lt__(self, other): return Tensor._wrap(self._value < _raw(other))
@@ -364,18 +385,36 @@ class Tensor:
             "to change a parameter outside of differentiation, assign x.value = ..."
         )
 
-    # -- methods, spelled as torch spells them, so one function source serves both --------
+    # -- methods, spelled as numpy and torch spell them, so one function source serves both --
     def exp(self): return P.exp(self)
+    def exp2(self): return P.exp2(self)
+    def expm1(self): return P.expm1(self)
     def log(self): return P.log(self)
+    def log2(self): return P.log2(self)
+    def log10(self): return P.log10(self)
+    def log1p(self): return P.log1p(self)
+    def sqrt(self): return P.sqrt(self)
+    def square(self): return P.square(self)
+    def reciprocal(self): return P.reciprocal(self)
+    def abs(self): return P.abs(self)
     def sin(self): return P.sin(self)
     def cos(self): return P.cos(self)
+    def tan(self): return P.tan(self)
+    def arcsin(self): return P.arcsin(self)
+    def arccos(self): return P.arccos(self)
+    def arctan(self): return P.arctan(self)
+    def sinh(self): return P.sinh(self)
+    def cosh(self): return P.cosh(self)
     def tanh(self): return P.tanh(self)
+    def arcsinh(self): return P.arcsinh(self)
+    def arccosh(self): return P.arccosh(self)
+    def arctanh(self): return P.arctanh(self)
     def sigmoid(self): return P.sigmoid(self)
+    def softplus(self): return P.softplus(self)
     def relu(self): return P.relu(self)
-    def abs(self): return P.abs(self)
-    def sqrt(self): return P.sqrt(self)
     def pow(self, exponent): return P.power(self, exponent)
     def matmul(self, other): return P.matmul(self, other)
+    def dot(self, other): return L.dot(self, other)
     def maximum(self, other): return P.maximum(self, other)
     def minimum(self, other): return P.minimum(self, other)
 
@@ -384,20 +423,58 @@ class Tensor:
 
     clamp = clip
 
+    # reductions: numpy's axis/keepdims, or torch's dim/keepdim.  Unlike torch, x.max(0)
+    # gives the maxima only (as numpy does); x.var() divides by n (numpy's ddof=0).
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return P.sum(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+        return R.sum(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return P.mean(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+        return R.mean(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+
+    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return R.prod(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return R.amax(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        return R.amin(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+
+    amax, amin = max, min
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return R.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return R.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def norm(self, ord=None, axis=None, keepdims=False):  # noqa: A002 - numpy's name
+        return R.norm(self, ord=ord, axis=axis, keepdims=keepdims)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        return P.logsumexp(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
+        return R.logsumexp(self, axis=_axis(axis, dim), keepdims=keepdims or bool(keepdim))
 
     def softmax(self, axis=-1, *, dim=None):
-        return P.softmax(self, axis=_axis(axis, dim))
+        return R.softmax(self, axis=_axis(axis, dim))
 
+    def log_softmax(self, axis=-1, *, dim=None):
+        return R.log_softmax(self, axis=_axis(axis, dim))
+
+    def cumsum(self, axis=None, *, dim=None):
+        return R.cumsum(self, axis=_axis(axis, dim))
+
+    def argmax(self, axis=None, keepdims=False):
+        return R.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return R.argmin(self, axis=axis, keepdims=keepdims)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return L.trace(self, offset, axis1, axis2)
+
+    # shapes
     def reshape(self, *shape):
-        return P.reshape(self, _shape_arg(shape))
+        return S.reshape(self, _shape_arg(shape))
 
     def transpose(self, *axes):
         """Two axes swap them, as in torch (``x.transpose(0, 1)``); more permute, as in numpy."""
@@ -406,11 +483,19 @@ class Tensor:
             swap = list(range(self.ndim))
             swap[axes[0]], swap[axes[1]] = swap[axes[1]], swap[axes[0]]
             axes = tuple(swap)
-        return P.transpose(self, axes or None)
+        return S.transpose(self, axes or None)
 
     @property
     def T(self):
-        return P.transpose(self, None)
+        return S.transpose(self, None)
+
+    def ravel(self): return S.ravel(self)
+    def flatten(self): return S.ravel(self)
+    def squeeze(self, axis=None): return S.squeeze(self, axis)
+    def swapaxes(self, axis1, axis2): return S.swapaxes(self, axis1, axis2)
+    def repeat(self, repeats, axis=None): return S.repeat(self, repeats, axis)
+    def diagonal(self, offset=0, axis1=0, axis2=1): return S.diagonal(self, offset, axis1, axis2)
+    def take(self, indices, axis=None): return S.take(self, indices, axis)
 
 
 def _raw(x: Any) -> Any:
@@ -441,4 +526,8 @@ def _shape_arg(shape: tuple[Any, ...]) -> Any:
 
 Variable = Tensor  # the name older course material uses
 
-from . import primitives as P  # noqa: E402  (primitives need Tensor defined first)
+# the operation families need Tensor defined first; each imports only the ones above it
+from . import shapes as S  # noqa: E402, I001
+from . import primitives as P  # noqa: E402
+from . import reductions as R  # noqa: E402
+from . import linalg as L  # noqa: E402
