@@ -1,5 +1,8 @@
 """grad, value_and_grad, jacobian, hessian, hvp: what they return and the errors they give."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -106,3 +109,66 @@ def test_numpy_ufunc_on_tensor_runs_the_engine_op():
 def test_namespace_functions_dispatch_on_type():
     assert isinstance(ag.exp(np.array(1.0)), (np.ndarray, np.floating))
     assert isinstance(ag.exp(ag.Tensor(1.0)), ag.Tensor)
+
+
+# ------------------------------------------------------------------ the README's list
+
+def test_readme_lists_every_operation_by_family():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = readme.split("<!-- operations -->")[1].split("<!-- /operations -->")[0]
+    listed = {}
+    for line in block.strip().splitlines():            # "- family: `op`, `op`, ..."
+        family, names = line.removeprefix("- ").split(":", 1)
+        listed[family] = set(re.findall(r"`(\w+)`", names))
+    families = {"arithmetic": ag.ARITHMETIC, "elementwise": ag.ELEMENTWISE,
+                "reductions": ag.REDUCTIONS, "shapes": ag.SHAPES, "linear algebra": ag.LINALG}
+    for family, names in families.items():
+        assert set(names) <= listed[family], family
+
+
+# ------------------------------------------------------------------ nested derivatives
+
+def test_inner_grad_keeps_the_outer_variable():
+    """d/dx [x * d/dy (x y)] = d/dx x^2 = 2x: the inner gradient x must stay a function of x."""
+    assert ag.grad(lambda x: x * ag.grad(lambda y: x * y)(2.0))(1.0) == 2.0
+
+
+def test_mixed_partial_through_a_second_argument():
+    f = lambda x, y: x ** 2 * y ** 3                 # d2f/dxdy = 6 x y^2
+    assert ag.grad(lambda x: ag.grad(f, 1)(x, 3.0))(2.0) == pytest.approx(6 * 2 * 9)
+
+
+def test_gradient_penalty_reaches_the_parameters():
+    w = ag.Tensor([1.0, 2.0])
+    penalty = (ag.grad(lambda x: (w * x ** 2).sum())(np.array([1.0, 1.0])) ** 2).sum()
+    penalty.backward()                               # sum (2 w x)^2 -> d/dw = 8 w x^2
+    np.testing.assert_allclose(w.grad, [8.0, 16.0])
+
+
+def test_grad_without_outer_variables_returns_numpy():
+    assert isinstance(ag.grad(lambda x: ag.grad(lambda y: y ** 3)(x))(2.0), np.ndarray)
+
+
+def test_hessian_of_a_dict_input_function_is_over_the_flattened_vector():
+    H = ag.hessian(lambda d: (d["a"] ** 2 * d["b"]).sum())({"a": np.array([1.0, 2.0]), "b": 3.0})
+    np.testing.assert_allclose(H, [[6, 0, 2], [0, 6, 4], [2, 4, 0]])
+
+
+def test_hvp_in_a_chosen_argument():
+    f = lambda x, y: (x ** 2 * y ** 2).sum()          # d2f/dy2 = diag(2 x^2)
+    np.testing.assert_allclose(ag.hvp(f, argnum=1)(np.array([1.0, 2.0]), np.array([3.0, 4.0]),
+                                                   np.array([1.0, 1.0])), [2.0, 8.0])
+
+
+def test_several_argnums_give_a_tuple():
+    assert ag.grad(lambda x, y: x * y ** 2, argnum=(0, 1))(2.0, 3.0) == (9.0, 12.0)
+
+
+def test_jvp_and_gauss_newton_product():
+    r = lambda x: ag.stack([x[0] * x[1], x[0] ** 2])  # J = [[x1, x0], [2 x0, 0]]
+    x, v = np.array([1.0, 2.0]), np.array([1.0, -1.0])
+    J = np.array([[2.0, 1.0], [2.0, 0.0]])
+    value, jv = ag.jvp(r)(x, v)
+    np.testing.assert_allclose(value, [2.0, 1.0])
+    np.testing.assert_allclose(jv, J @ v)
+    np.testing.assert_allclose(ag.gnvp(r)(x, v), J.T @ J @ v)

@@ -156,6 +156,10 @@ def _as_array(value: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None and np.dtype(dtype) != DEFAULT_DTYPE:
         raise TypeError(f"optilab.autograd computes in float64 only, got dtype={dtype}. "
                         f"Leave dtype out (float32 data is converted to float64).")
+    if isinstance(value, (list, tuple)) and any(
+            isinstance(v, Tensor) and v.requires_grad and _GradMode.enabled for v in value):
+        raise TypeError("Tensor([...]) of tensors that track gradients would cut them from "
+                        "the graph. Join them with ag.stack([...]) (or ag.concatenate).")
     if np.iscomplexobj(value):
         raise TypeError("optilab.autograd differentiates real numbers only, got complex "
                         "values. Split them into real and imaginary parts (two tensors).")
