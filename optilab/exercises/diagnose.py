@@ -532,9 +532,10 @@ _KNOWN = [  # (exception type name, text in the message, what it means)
      "something is None where a number was expected: `x.grad` is None before the first "
      "backward(), and for a tensor that is not a leaf (`x = x - lr * x.grad` makes a new, "
      "non-leaf x: update x in place, `x.data -= lr * x.grad`)."),
-    ("TypeError", "does not support ufuncs",
-     "a numpy function (np.tanh, np.exp, ...) got an optilab Tensor: use the engine's "
-     "functions, which work on arrays and Tensors alike (ag.tanh(z), ag.exp(z), z.tanh())."),
+    ("TypeError", "has no derivative rule in optilab.autograd",
+     "a numpy function the engine cannot differentiate got an optilab Tensor: use the "
+     "engine's operations (ag.sum, ag.max, ag.norm, ...; numpy's own np.tanh, np.dot, ... "
+     "work on Tensors too)."),
     ("TypeError", "must return a scalar", "the function must return one number (a scalar)."),
     ("TypeError", "must be real number, not Tensor",
      "a math.* function got a tensor: use tensor operations (x.sin(), x.exp()) instead."),

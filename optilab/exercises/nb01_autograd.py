@@ -202,7 +202,7 @@ def _check_q3(softplus_vjp: Any) -> str:
     except (TypeError, AttributeError) as e:
         raise Mistake("numpy_in_rule", f"first derivatives are right, but the engine cannot "
                       f"differentiate your rule again ({type(e).__name__}: {e}): write it with "
-                      f"the engine's functions (ag.sigmoid, ag.exp, operators), not np.*, so "
+                      f"operations that work on Tensors (ag.sigmoid, ag.exp, operators), so "
                       f"that second derivatives work.") from None
     except AssertionError as e:
         raise Mistake("second_derivative", str(e)) from None
@@ -220,7 +220,9 @@ it can be differentiated again; `ag.defvjp(softplus, softplus_vjp)` registers it
     check=_check_q3,
     hints=["d/dx ln(1 + e^x) = e^x / (1 + e^x), which is sigmoid(x).",
            "A vjp multiplies: return g times the derivative.",
-           "`ag.sigmoid(x)` works on numpy arrays and on Tensors alike; `np.exp` only on arrays."],
+           "`ag.sigmoid(x)` works on numpy arrays and on Tensors alike (so does `np.exp`, which "
+           "hands a Tensor to the engine); reading the numbers out (`np.asarray(x)`, `x.value`) "
+           "makes them constants, and the second derivative is lost."],
     solution="""
 import optilab.autograd as ag
 

@@ -252,16 +252,19 @@ def _check_q4(mlp_forward: Any) -> str:
     out = call(mlp_forward, tensors, x, name="mlp_forward")
     if not hasattr(out, "backward"):
         raise Mistake("not_differentiable", "with Tensor parameters mlp_forward should return a "
-                      "Tensor: use tensor operations (@, +, .tanh()), not np.tanh.")
+                      "Tensor: use tensor operations (@, +, .tanh(), np.tanh), not float() or "
+                      "np.asarray, which read the numbers out.")
     out.sum().backward()
     W1 = params[0][0]
     eps, e = 1e-6, np.zeros_like(W1)
     e[0, 0] = eps
     up = _forward([(W1 + e, params[0][1]), params[1]], x).sum()
     down = _forward([(W1 - e, params[0][1]), params[1]], x).sum()
-    if not abs(float(tensors[0][0].grad[0, 0]) - (up - down) / (2 * eps)) < 1e-6:
+    grad_W1 = tensors[0][0].grad
+    if grad_W1 is None or not abs(float(grad_W1[0, 0]) - (up - down) / (2 * eps)) < 1e-6:
         raise Mistake("not_differentiable", "the engine's gradient through your forward pass "
-                      "is wrong: use only tensor operations.")
+                      "is wrong: use only tensor operations (np.asarray, .value and float() "
+                      "read the numbers out of a Tensor, cutting the gradient).")
     return "right outputs (5, 1, 1) for a batch, and the engine differentiates through them."
 
 
