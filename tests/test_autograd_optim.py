@@ -68,6 +68,8 @@ def test_step_before_backward():
     (dict(lr=-0.1), "lr must be a positive number, got -0.1"),
     (dict(lr=float("nan")), "lr must be a positive number"),
     (dict(lr=0.1, momentum=1.5), r"momentum must be in \[0, 1\), got 1.5"),
+    (dict(lr="0.1"), "lr must be a positive number, got '0.1'"),
+    (dict(lr=None), "lr must be a positive number, got None"),
 ])
 def test_gd_bad_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -84,3 +86,51 @@ def test_parameters_must_be_tensors():
         GD([1.0], lr=0.1)
     with pytest.raises(ValueError, match="got no parameters"):
         GD([], lr=0.1)
+
+
+def test_step_after_zero_grad_without_backward_is_named():
+    x = ag.Tensor(1.0)
+    opt = GD([x], lr=0.1)
+    (x * x).backward()
+    opt.zero_grad()
+    with pytest.raises(RuntimeError, match="only the zeros that zero_grad"):
+        opt.step()
+
+
+def test_a_zero_gradient_after_backward_is_a_real_step():
+    x = ag.Tensor(0.0)
+    opt = GD([x], lr=0.1)
+    opt.zero_grad()
+    (x * x).backward()                    # the gradient at the minimum is 0: nothing to refuse
+    opt.step()
+    assert x.value == 0.0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(eps=-1e-8), "eps must be a positive number, got -1e-08"),
+    (dict(betas=0.9), r"betas must be two numbers in \[0, 1\), got 0.9"),
+    (dict(betas=(0.9, 1.0)), "betas must be two numbers"),
+])
+def test_adam_bad_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Adam([ag.Tensor(1.0)], **kwargs)
+
+
+def test_the_model_instead_of_its_parameters_is_named():
+    model = ag.nn.Linear((2, 3))
+    with pytest.raises(TypeError, match=r"model.parameters\(\)"):
+        GD(model, lr=0.1)
+    with pytest.raises(TypeError, match="takes the parameters"):
+        GD(3.0, lr=0.1)
+
+
+@pytest.mark.parametrize("make", [lambda: ag.nn.Linear(3), lambda: ag.nn.Perceptron("2", 3)])
+def test_layer_shapes_are_checked(make):
+    with pytest.raises(ValueError, match=r"shape \(out, in\) of two positive ints"):
+        make()
+
+
+def test_mse_loss_refuses_shapes_that_broadcast_to_all_pairs():
+    with pytest.raises(ValueError, match=r"\(5, 1\).*\(5,\).*\(5, 5\)"):
+        ag.MSELoss()(ag.Tensor(np.zeros((5, 1))), np.ones(5))
+    assert ag.MSELoss()(ag.Tensor(np.zeros((5, 1))), 1.0).value == 1.0   # a scalar target is fine

@@ -1,6 +1,8 @@
 """The Tensor object: values, accumulation, graph hygiene, and the errors that teach."""
 
 import gc
+import math
+import warnings
 import weakref
 
 import numpy as np
@@ -218,3 +220,30 @@ def test_reductions_accept_torchs_spelling_dim_and_keepdim():
     assert x.sum(dim=0, keepdim=True).shape == (1, 3)
     assert x.mean(dim=1).shape == (2,)
     assert x.logsumexp(dim=-1, keepdim=True).shape == (2, 1)
+
+
+def test_a_python_float_inside_grad_is_named():
+    with pytest.warns(ag.GradientLostWarning, match=r"math.sin\(x\) has derivative 0"):
+        ag.grad(lambda x: math.sin(x) + x ** 2)(1.0)
+    with pytest.warns(ag.GradientLostWarning, match=r"x.item\(\)"):
+        ag.grad(lambda x: x.item() * x)(1.0)
+
+
+def test_reading_a_number_outside_grad_is_quiet():
+    x = ag.Tensor(2.0)
+    loss = x * x
+    loss.backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert float(loss) == 4.0 and loss.item() == 4.0     # logging a loss is fine
+
+
+@pytest.mark.parametrize("f, x, message", [
+    (ag.abs, 0.0, "f jumps at this point"),
+    (lambda x: ag.relu(x), np.array([0.0, 1.0]), "f has a kink at this point"),
+    (ag.log, np.nan, "argument 0 holds nan"),
+    (ag.log, -1.0, "f is not finite at this point"),
+])
+def test_check_grads_blames_the_point_not_a_rule(f, x, message):
+    with pytest.raises(ValueError, match=message):
+        ag.check_grads(f)(x)

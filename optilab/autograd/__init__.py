@@ -19,7 +19,8 @@ This package never imports torch (torch is only the tests' oracle).
 
 # isort: off
 # tensor.py first: at its end it loads the operation families, which need the Tensor class
-from .tensor import Primitive, Tensor, Variable, defvjp, is_grad_enabled, no_grad, primitive
+from .tensor import (GradientLostWarning, Primitive, Tensor, Variable, defvjp, is_grad_enabled,
+                     no_grad, primitive)
 # isort: on
 
 from .functional import (
@@ -166,6 +167,7 @@ OPERATIONS = ARITHMETIC + ELEMENTWISE + REDUCTIONS + SHAPES + LINALG
 
 __all__ = [
     "Tensor", "Variable", "Primitive", "primitive", "defvjp", "no_grad", "is_grad_enabled",
+    "GradientLostWarning",
     "grad", "value_and_grad", "elementwise_grad", "jacobian", "hessian", "hvp", "jvp", "gnvp",
     "check_grads", "flatten", *OPERATIONS, "linalg", "cross_entropy",
     "draw_graph", "GraphPicture",

@@ -28,20 +28,16 @@ import numpy as np
 from . import reductions as R
 from . import shapes as S
 from .backward import gradients, toposort
-from .tensor import Tensor, is_grad_enabled
+from .tensor import Tensor, _GradMode, is_grad_enabled
 
 # ------------------------------------------------------------------ nesting depth
 #
-# Each grad() call runs f one level deeper.  Its input is a leaf tagged with that level
-# (Tensor._level).  Afterwards, the result's graph may reach three kinds of leaves:
+# Each grad() call runs f one level deeper (_GradMode.depth).  Its input is a leaf tagged
+# with that level (Tensor._level).  Afterwards, the result's graph may reach three kinds of leaves:
 # tensors the user made (level 0), inputs of enclosing grad calls (a lower level): both
 # are being differentiated from outside, so the gradient must be built as a graph; and
 # inputs of inner grad calls that have finished (a higher level), which nobody can
 # differentiate any more and which therefore do not count.
-
-
-class _Depth:
-    now = 0
 
 
 def reaches_outer(root: Tensor, inputs: list[Tensor]) -> bool:
@@ -58,18 +54,18 @@ def reaches_outer(root: Tensor, inputs: list[Tensor]) -> bool:
         if id(node) in ids:
             if node._op is not None:           # tied to an outer variable (identity node)
                 return True
-        elif node._op is None and node.requires_grad and node._level <= _Depth.now:
+        elif node._op is None and node.requires_grad and node._level <= _GradMode.depth:
             return True
     return False
 
 
 def _call(f: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
     """f(*args, **kwargs) one nesting level deeper."""
-    _Depth.now += 1
+    _GradMode.depth += 1
     try:
         return f(*args, **kwargs)
     finally:
-        _Depth.now -= 1
+        _GradMode.depth -= 1
 
 # ------------------------------------------------------------------------ flatten
 
@@ -127,7 +123,7 @@ def _input(x: Any) -> tuple[Tensor, Callable[[Any], Any] | None]:
     if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
         return S.identity(x), rebuild
     xt = Tensor(x)
-    xt._level = _Depth.now + 1
+    xt._level = _GradMode.depth + 1
     return xt, rebuild
 
 
@@ -346,6 +342,15 @@ def check_grads(f: Callable[..., Any], order: int = 2, eps: float = 1e-6,
                             "check_grads(f)(x) or check_grads(f)(x, y)")
         args = tuple(a if isinstance(a, Tensor) else Tensor(a, requires_grad=False)
                      for a in args)      # constants that still have .sin(), .exp(), ...
+        for i, a in enumerate(args):
+            if not np.all(np.isfinite(a.value)):
+                raise ValueError(f"check_grads: argument {i} holds nan or inf "
+                                 f"({a.value!r}); check derivatives at a finite point")
+        with np.errstate(all="ignore"):
+            y = f(*args)
+        if not np.all(np.isfinite(_number(y))):
+            raise ValueError(f"check_grads: f is not finite at this point (f = {_number(y)!r}): "
+                             f"no derivative to check there; pick a point inside f's domain")
         for argnum in range(len(args)):         # every first derivative, then the second
             _check_arg(f, args, argnum, 1, eps, rtol, atol, rng, 1)
         for argnum in range(len(args) if order > 1 else 0):
@@ -377,6 +382,22 @@ def _check_arg(f: Callable[..., Any], args: tuple[Any, ...], argnum: int, order:
     analytic = float(np.sum(grad(u_dot_f)(x) * v))
     scale = max(abs(numeric), abs(analytic))
     if not abs(numeric - analytic) <= atol + rtol * scale:
+        with np.errstate(all="ignore"):
+            here, up, down, up10, down10 = (float(_number(u_dot_f(Tensor(x + h * v, False))))
+                                            for h in (0.0, eps, -eps, eps / 10, -eps / 10))
+        right, left = (up - here) / eps, (here - down) / eps
+        if abs(up10 - down10) > 0.5 * abs(up - down) > atol:    # a step: no slope at all
+            raise ValueError(
+                f"check_grads: f jumps at this point (order {level}, argument {argnum}: "
+                f"f(x + h v) - f(x - h v) stays {up10 - down10:.3g} as h shrinks, as the "
+                f"derivative of abs, relu or max does at a corner), so there is no derivative "
+                f"to compare. Check at a point away from the jump.")
+        if not abs(right - left) <= 1e3 * (atol + rtol * scale):
+            raise ValueError(
+                f"check_grads: f has a kink at this point (order {level}, argument {argnum}: "
+                f"its slope is {left:.6g} on one side and {right:.6g} on the other, as abs, "
+                f"relu, max or clip have at their corners), so there is no derivative to "
+                f"compare. Check at a point away from the kink.")
         hint = "" if level == 1 else (
             " Right first derivatives with a wrong second one usually mean a rule that "
             "computes with numpy (np.cos(x), x.value): write rules with optilab operations.")

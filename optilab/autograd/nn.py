@@ -25,8 +25,11 @@ class Linear(Module):
     """
 
     def __init__(self, shape: tuple[int, int], seed: int | None = None) -> None:
-        if len(shape) != 2 or min(shape) < 1:
-            raise ValueError(f"Linear takes a shape (out, in) of two positive ints, got {shape}")
+        if not (isinstance(shape, (tuple, list)) and len(shape) == 2
+                and all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1
+                        for n in shape)):
+            raise ValueError(f"Linear takes a shape (out, in) of two positive ints, got "
+                             f"{shape!r} (e.g. Linear((3, 2)) maps 2 inputs to 3 outputs)")
         out_size, in_size = shape
         bound = 1.0 / np.sqrt(in_size)
         rng = np.random.default_rng(seed)
@@ -53,6 +56,12 @@ class MSELoss(Module):
     averages_elements = True  # so Module.forward_dataset may batch the samples
 
     def forward(self, prediction: Any, target: Any) -> Tensor:
+        p, t = (np.shape(a.value if isinstance(a, Tensor) else a) for a in (prediction, target))
+        if np.broadcast_shapes(p, t) != p:
+            raise ValueError(
+                f"MSELoss: prediction of shape {p} and target of shape {t} would broadcast to "
+                f"{np.broadcast_shapes(p, t)} and compare every prediction with every target. "
+                f"Give them the same shape (e.g. target.reshape({p})).")
         return R.mean((prediction - target) ** 2)
 
 

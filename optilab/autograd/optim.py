@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .module import Module
 from .tensor import Tensor
 
 
@@ -23,9 +24,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         self.params = _parameter_list(params, type(self).__name__)
-        if not np.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lr must be a positive number, got {lr!r} (try 0.1 or 1e-3)")
-        self.lr = float(lr)
+        self.lr = _positive("lr", lr, "try 0.1 or 1e-3")
         self._warned_accumulation = False
 
     def zero_grad(self) -> None:
@@ -41,6 +40,11 @@ class Optimizer:
         if all(p.grad is None for p in self.params):
             raise RuntimeError(
                 "step() found no gradients: call loss.backward() before optimizer.step()"
+            )
+        if all(p._grad_passes == 0 and not np.any(p.grad) for p in self.params):
+            raise RuntimeError(
+                "step() found only the zeros that zero_grad() put there: no backward() ran "
+                "since. The order is zero_grad(); loss = ...; loss.backward(); step()."
             )
         passes = max(p._grad_passes for p in self.params)
         if passes > 1 and not self._warned_accumulation:
@@ -63,7 +67,7 @@ class GD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0) -> None:
         super().__init__(params, lr)
-        if not 0.0 <= momentum < 1.0:
+        if not _is_number(momentum) or not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r} (try 0.9)")
         self.momentum = float(momentum)
         self.velocity: list[np.ndarray | None] = [None] * len(self.params)
@@ -87,10 +91,12 @@ class Adam(Optimizer):
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
         super().__init__(params, lr)
-        if not all(0.0 <= b < 1.0 for b in betas) or len(betas) != 2:
-            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2
+                and all(_is_number(b) and 0.0 <= b < 1.0 for b in betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r} "
+                             f"(try betas=(0.9, 0.999))")
         self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
+        self.eps = _positive("eps", eps, "it keeps the step finite where v is 0; try 1e-8")
         self.t = 0
         self.m = [np.zeros_like(p.value) for p in self.params]
         self.v = [np.zeros_like(p.value) for p in self.params]
@@ -107,10 +113,27 @@ class Adam(Optimizer):
             p.value = p.value - step_size * m / (np.sqrt(v) / root_correction + self.eps)
 
 
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _positive(name: str, v: object, hint: str) -> float:
+    if not _is_number(v) or not np.isfinite(v) or v <= 0:
+        raise ValueError(f"{name} must be a positive number, got {v!r} ({hint})")
+    return float(v)
+
+
 def _parameter_list(params: Iterable[Tensor], who: str) -> list[Tensor]:
     if isinstance(params, Tensor):
         params = [params]
-    params = list(params)
+    if isinstance(params, Module):
+        raise TypeError(f"{who} got the model itself: pass its parameters, "
+                        f"{who}(model.parameters(), ...)")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"{who} takes the parameters to optimise (model.parameters() or a "
+                        f"list of Tensors), got {type(params).__name__}") from None
     if not params:
         raise ValueError(f"{who} got no parameters: pass model.parameters() or a list of Tensors")
     for i, p in enumerate(params):

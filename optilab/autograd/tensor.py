@@ -22,6 +22,7 @@ Design notes for the curious reader:
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,11 @@ DEFAULT_DTYPE = np.float64
 
 class _GradMode:
     enabled = True
+    depth = 0        # how many grad() calls are tracing a function right now (functional.py)
+
+
+class GradientLostWarning(UserWarning):
+    """A Tensor's numbers were read out (float(), .item(), math.*) while being differentiated."""
 
 
 def is_grad_enabled() -> bool:
@@ -282,6 +288,7 @@ class Tensor:
         return self._op is None
 
     def item(self) -> float:
+        self._warn_if_traced("x.item()")
         return self._value.item()
 
     def numpy(self) -> np.ndarray:
@@ -317,10 +324,21 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __float__(self) -> float:
+        self._warn_if_traced("float(x) (or a math.* function)")
         return float(self._value)
 
     def __int__(self) -> int:
+        self._warn_if_traced("int(x)")
         return int(self._value)
+
+    def _warn_if_traced(self, what: str) -> None:
+        """Inside grad(f): a plain number from a tracked tensor is a constant to the engine."""
+        if _GradMode.depth and self.requires_grad and _GradMode.enabled:
+            warnings.warn(
+                f"{what} turned a Tensor that grad() is differentiating into a plain Python "
+                f"number: its part of the gradient is lost (math.sin(x) has derivative 0 to "
+                f"the engine). Use tensor operations: x.sin(), ag.exp(x), np.sin(x).",
+                GradientLostWarning, stacklevel=3)
 
     def __bool__(self) -> bool:
         return bool(self._value)
