@@ -61,6 +61,19 @@ def _nonzero(x: Any) -> Any:
     return where(zero, 1.0, x) if zero.any() else x
 
 
+def _power_minus_one(x: Any, y: Any) -> Any:
+    """x^(y-1); for the usual x ** 2 that is x itself (x ** 1 would copy it)."""
+    e = _minus_one(y, x)
+    return x if isinstance(e, _NUMBER) and e == 1 else x ** e
+
+
+def _unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """g summed to ``shape`` (backward.unbroadcast).  A rule that negates a broadcast g
+    sums first: x[:, None] - x[None] at n=200 then negates 400 numbers, not 80,000."""
+    from .backward import unbroadcast
+    return unbroadcast(g, shape)
+
+
 add = Primitive(_elementwise(np.add), "add")
 subtract = Primitive(_elementwise(np.subtract), "subtract")
 multiply = Primitive(_elementwise(np.multiply), "multiply")
@@ -72,12 +85,12 @@ matmul = Primitive(operator.matmul, "matmul")
 defvjp(add,      lambda g, ans, x, y: g,
                  lambda g, ans, x, y: g)
 defvjp(subtract, lambda g, ans, x, y: g,
-                 lambda g, ans, x, y: -g)
+                 lambda g, ans, x, y: -_unbroadcast(g, y.shape))
 defvjp(multiply, lambda g, ans, x, y: g * y,
                  lambda g, ans, x, y: g * x)
 defvjp(divide,   lambda g, ans, x, y: g / y,
                  lambda g, ans, x, y: -g * ans / y)
-defvjp(power,    lambda g, ans, x, y: g * y * x ** _minus_one(y, x),  # d(x^y)/dx = y x^(y-1)
+defvjp(power,    lambda g, ans, x, y: g * (y * _power_minus_one(x, y)),  # d(x^y)/dx = y x^(y-1)
                  lambda g, ans, x, y: g * ans * log(_nonzero(x)))    # d(x^y)/dy = x^y log x
 defvjp(negative, lambda g, ans, x: -g)
 

@@ -25,19 +25,24 @@ from .tensor import Primitive, _raw, defvjp
 
 
 def _sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """np.sum; a big array reduced over some axes goes through a product with ones.
+    """np.sum; a big array reduced over adjacent axes goes through a product with ones.
 
     numpy's reduction is slow when the axes it keeps end in a short one: for x of shape
-    (1000, 1000, 2), x.sum(1) takes 18 ms, and (x moved to (1000, 2, 1000)) @ ones 2 ms.
+    (1000, 1000, 2), x.sum(1) takes 18 ms, ones(1000) @ x 2 ms.  Viewing x as
+    (before, reduced, after) needs no copy (moving the axes first copied x: 0.6 ms at n=200).
     """
     if axis is None or np.size(x) < 65536:
         return np.add.reduce(x, axis=axis, keepdims=keepdims)
     axes = normalize_axes(axis, x.ndim)
-    kept = [i for i in range(x.ndim) if i not in axes]
-    n = int(np.prod([x.shape[a] for a in axes]))
-    out = np.transpose(x, kept + list(axes)).reshape(-1, n) @ np.ones(n)
+    n = math.prod(x.shape[a] for a in axes)
+    if axes == tuple(range(axes[0], axes[0] + len(axes))):       # adjacent axes
+        block = x.reshape(math.prod(x.shape[:axes[0]]), n, -1)
+        out = block[..., 0] @ np.ones(n) if block.shape[2] == 1 else np.ones(n) @ block
+    else:
+        kept = [i for i in range(x.ndim) if i not in axes]
+        out = np.transpose(x, kept + list(axes)).reshape(-1, n) @ np.ones(n)
     shape = [1 if i in axes else d for i, d in enumerate(x.shape)] if keepdims else \
-            [x.shape[i] for i in kept]
+            [d for i, d in enumerate(x.shape) if i not in axes]
     return out.reshape(shape)
 
 
