@@ -2,12 +2,14 @@
 
 Every expression here is written once, against a small namespace (``OPTILAB`` or
 ``TORCH``) that spells each operation for its engine, and evaluated by both.  The first
-part draws random expression trees with hypothesis (every elementwise function and
-reduction, broadcastable shapes; values, gradients, Hessians and gradients of gradient
-norms); the second pins down the cases where shapes or conventions make mistakes likely
-(matmul, indexing, ties, zeros, large values, linear algebra); the last compares
-derivatives of derivatives: grad inside grad over closures, over containers, argnum
-tuples, hvp, jvp, gnvp, gradient penalties and hypergradients.
+part draws random expression trees with hypothesis over broadcastable shapes (values,
+gradients, Hessians, gradients of gradient norms by backward(create_graph=True) and by
+grad inside grad), and puts each elementwise function and reduction at the root of trees
+of its own, so that every one is checked in every run; the second pins down the cases
+where shapes or conventions make mistakes likely (matmul, indexing, ties, zeros, large
+values, linear algebra); the last compares derivatives of derivatives: grad inside grad
+over closures and over containers, argnum tuples, hvp, jvp, gnvp, a gradient penalty and
+a hypergradient (HIPS autograd is a second oracle for two of them).
 
 Conventions compared at the kinks, where a derivative has to be chosen:
 
@@ -31,7 +33,7 @@ import autograd
 import autograd.numpy as anp
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
@@ -119,7 +121,7 @@ OPTILAB = SimpleNamespace(
     broadcast_to=ag.broadcast_to,
     squeeze=ag.squeeze, expand_dims=ag.expand_dims, moveaxis=ag.moveaxis,
     swapaxes=ag.swapaxes, flip=ag.flip, roll=ag.roll, repeat=ag.repeat, tile=ag.tile,
-    split=ag.array_split, diagonal=ag.diagonal, diag=ag.diag, tril=ag.tril, triu=ag.triu,
+    split=ag.split, diagonal=ag.diagonal, diag=ag.diag, tril=ag.tril, triu=ag.triu,
     diff=ag.diff,
     einsum=ag.einsum, tensordot=ag.tensordot, dot=ag.dot, inner=ag.inner, outer=ag.outer,
     trace=ag.trace, solve=ag.solve, inv=ag.inv, det=ag.det, slogdet=ag.slogdet,
@@ -402,10 +404,9 @@ def _axes(draw, ndim):
     ))
 
 
-def _draw_reduce(draw, shape):
+def _draw_reduce(draw, shape, name):
     """A reduction valid for ``shape``: (name, axis, keepdims, shape of the result)."""
     ndim = len(shape)
-    name = draw(st.sampled_from(sorted(REDUCE)))
     if name in ONE_AXIS and ndim == 0:
         name = "sum"
     axis = draw(st.integers(-ndim, ndim - 1)) if name in ONE_AXIS else _axes(draw, ndim)
@@ -418,29 +419,34 @@ def _draw_reduce(draw, shape):
     return name, axis, keepdims, new_shape
 
 
-def draw_tree(draw, shapes, depth):
-    """A random tree over inputs of the given shapes, and the shape of its value."""
+def draw_tree(draw, shapes, depth, top=None):
+    """A random tree over inputs of the given shapes, and the shape of its value;
+    ``top=(kind, name)`` puts that operation at the root."""
     kinds = ["input"] if depth == 0 else [
         "input", "unary", "unary", "binary", "binary", "reduce", "along", "permute"]
-    kind = draw(st.sampled_from(kinds))
+    kind = top[0] if top else draw(st.sampled_from(kinds))
+
+    def pick(table):
+        return top[1] if top else draw(st.sampled_from(sorted(table)))
+
     if kind == "input":
         i = draw(st.integers(0, len(shapes) - 1))
         return ("input", i), shapes[i]
     child, shape = draw_tree(draw, shapes, depth - 1)
     if kind == "unary":
-        return ("unary", draw(st.sampled_from(sorted(UNARY))), child), shape
+        return ("unary", pick(UNARY), child), shape
     if kind == "binary":
         right, right_shape = draw_tree(draw, shapes, depth - 1)
         try:
             shape = np.broadcast_shapes(shape, right_shape)
         except ValueError:               # after a reduction: sum the right side to a scalar
             right = ("reduce", "sum", None, False, right)
-        return ("binary", draw(st.sampled_from(sorted(BINARY))), child, right), shape
+        return ("binary", pick(BINARY), child, right), shape
     if kind == "reduce":
-        name, axis, keepdims, new_shape = _draw_reduce(draw, shape)
+        name, axis, keepdims, new_shape = _draw_reduce(draw, shape, pick(REDUCE))
         return ("reduce", name, axis, keepdims, child), new_shape
     if kind == "along":
-        name = draw(st.sampled_from(sorted(ALONG)))
+        name = pick(ALONG)
         if name == "cumsum" and (not shape or draw(st.booleans())):
             return ("along", name, None, child), (math.prod(shape),)
         if shape:
@@ -470,11 +476,12 @@ class Problem:
 
 
 @st.composite
-def problems(draw, max_depth=4):
+def problems(draw, max_depth=4, top=None):
     num_shapes = draw(st.integers(1, 3))
     shapes = draw(mutually_broadcastable_shapes(num_shapes=num_shapes, max_dims=3,
                                                 max_side=3)).input_shapes
-    tree, out_shape = draw_tree(draw, shapes, max_depth)
+    tree, out_shape = draw_tree(draw, shapes, max_depth, top)
+    assume(top is None or tree[:2] == top)     # not replaced by a fallback (sum, mean, ...)
     problem = Problem(shapes, tree, out_shape, draw(st.sampled_from(ROOTS)),
                       draw(st.integers(0, 2**32 - 1)))
     with np.errstate(all="ignore"):
@@ -506,6 +513,21 @@ def test_random_expression_grad_of_grad_norm_matches_torch(problem):
     theirs = grad_of_grad_norm(TORCH, problem, problem.inputs)
     for a, b in zip(ours, theirs):
         assert_close(a, b)
+
+
+# each operation at the root of random trees: every one of them checked in every run
+EVERY_OPERATION = [(kind, name) for kind, table in
+                   [("unary", UNARY), ("binary", BINARY), ("reduce", REDUCE), ("along", ALONG)]
+                   for name in table]
+
+
+@pytest.mark.parametrize("top", EVERY_OPERATION, ids=[name for _, name in EVERY_OPERATION])
+@settings(max_examples=6)
+@given(data=st.data())
+def test_every_operation_in_random_trees_matches_torch_to_second_order(top, data):
+    problem = data.draw(problems(max_depth=3, top=top), label="problem")
+    assert_same_first_derivatives(problem, *problem.inputs)
+    assert_same_hessian(problem, *problem.inputs)
 
 
 def test_functional_grad_of_grad_norm_matches_torch():
@@ -934,7 +956,7 @@ LOGITS = np.random.default_rng(5).standard_normal((4, 3)) * 2.0
 # name -> (logits, target): integer labels or probabilities of the logits' shape
 CROSS_ENTROPY = {
     "labels": (LOGITS, np.array([2, 0, 1, 2])),
-    "labels, confident and wrong": (LOGITS * 400.0, np.array([2, 0, 1, 2])),
+    "labels, large logits": (LOGITS * 400.0, np.array([2, 0, 1, 2])),
     "probabilities": (LOGITS, ag.softmax(np.random.default_rng(6).standard_normal((4, 3)),
                                          axis=1)),
     "one sample": (LOGITS[0], np.array(1)),
@@ -964,9 +986,10 @@ def test_cross_entropy_differentiates_soft_targets_like_torch():
 
 # ============================================================ shapes, products, linear algebra
 
-R = np.random.default_rng(11)
-M23, M34, M33, M234 = (R.standard_normal(s) for s in [(2, 3), (3, 4), (3, 3), (2, 3, 4)])
-V3, W4 = R.standard_normal(3), R.standard_normal(4)
+RNG = np.random.default_rng(11)
+M23, M34, M33, M234, M232 = (RNG.standard_normal(s)
+                              for s in [(2, 3), (3, 4), (3, 3), (2, 3, 4), (2, 3, 2)])
+V3, W4 = RNG.standard_normal(3), RNG.standard_normal(4)
 A33 = M33 + 3.0 * np.eye(3)                  # well conditioned
 NEG = np.diag([1.5, -2.0, 0.8]) + 0.2 * M33  # a negative determinant
 
@@ -982,10 +1005,10 @@ def symmetric(ops, x):
 
 
 # name -> (function of (ops, *arrays) giving a tensor, arrays); loss: weighted(ops, tensor)
-LINEAR = {
+LINEAR = {                                   # products, matrix functions, and shapes
     "einsum ij,jk->ik": (lambda ops, x, y: ops.einsum("ij,jk->ik", x, y), (M23, M34)),
     "einsum bij,bjk->bik": (lambda ops, x, y: ops.einsum("bij,bjk->bik", x, y),
-                            (M234.transpose(0, 2, 1)[:, :3, :2], M234[:, :2, :])),
+                            (M232, M234[:, :2, :])),
     "einsum ij,jk->k (i summed in one operand)": (
         lambda ops, x, y: ops.einsum("ij,jk->k", x, y), (M23, M34)),
     "einsum ijk,k->j": (lambda ops, x, v: ops.einsum("ijk,k->j", x, v), (M234, W4)),
@@ -1032,7 +1055,7 @@ LINEAR = {
     "tile 2": (lambda ops, x: ops.tile(x, 2), (M23,)),
     "tile with more reps than axes": (lambda ops, x: ops.tile(x, (2, 1, 2)), (M23,)),
     "split in 3": (lambda ops, x: ops.concatenate(
-        [p * (i + 1.0) for i, p in enumerate(ops.split(x, 2, 1))], 1), (M34,)),
+        [p * (i + 1.0) for i, p in enumerate(ops.split(x, 3, 0))], 0), (M34,)),
     "split at indices": (lambda ops, x: ops.stack(
         [ops.sum(p ** 2, 0) for p in ops.split(x, [1, 3], 0)], 0), (M34.T,)),
     "moveaxis": (lambda ops, x: ops.moveaxis(x, 0, -1), (M234,)),
@@ -1046,7 +1069,7 @@ LINEAR = {
     "solve vector": (lambda ops, a, b: ops.solve(a, b), (A33, V3)),
     "solve matrix": (lambda ops, a, b: ops.solve(a, b), (A33, M34)),
     "solve batch": (lambda ops, a, b: ops.solve(a, b),
-                    (np.stack([A33, A33.T]), M234[:, :, :2].transpose(0, 1, 2)[:, :3])),
+                    (np.stack([A33, A33.T]), M234[:, :, :2])),
     "inv": (lambda ops, a: ops.inv(a), (A33,)),
     "inv of a batch": (lambda ops, a: ops.inv(a), (np.stack([A33, NEG]),)),
     "det": (lambda ops, a: ops.det(a), (A33,)),
@@ -1161,7 +1184,7 @@ def test_mixed_partial_matches_torch(name):
 
 
 X53 = np.random.default_rng(53).standard_normal((5, 3))
-W34, W4 = np.random.default_rng(34).standard_normal((3, 4)), np.linspace(-1.0, 1.0, 4)
+LAYER1, LAYER2 = np.random.default_rng(34).standard_normal((3, 4)), np.linspace(-1.0, 1.0, 4)
 Y5 = np.array([0.5, -0.3, 1.0, 0.2, -0.8])
 
 
@@ -1171,12 +1194,12 @@ def data_loss(ops, w1, w2, x):
 
 def test_gradient_penalty_reaches_the_weights_like_torch():
     """loss(w) = data + |d data / dx|^2, the inner gradient closing over the tracked w."""
-    w1, w2 = Tensor(W34), Tensor(W4)
+    w1, w2 = Tensor(LAYER1), Tensor(LAYER2)
     gx = ag.grad(lambda x: data_loss(OPTILAB, w1, w2, x))(X53)
     loss = data_loss(OPTILAB, w1, w2, X53) + (gx ** 2).sum()
     loss.backward()
 
-    t1, t2 = (torch.tensor(a, requires_grad=True) for a in (W34, W4))
+    t1, t2 = (torch.tensor(a, requires_grad=True) for a in (LAYER1, LAYER2))
     x = torch.tensor(X53, requires_grad=True)
     data = data_loss(TORCH, t1, t2, x)
     tx, = torch.autograd.grad(data, x, create_graph=True)
@@ -1210,13 +1233,6 @@ def test_bilevel_hypergradient_matches_torch():
     tracked = Tensor(w)
     after_two_steps(OPTILAB, tracked).backward()          # the same, by backward()
     assert_close(tracked.grad, theirs)
-    t = torch.tensor(w, requires_grad=True)                # and torch by autograd.grad
-    x = torch.tensor(X0, requires_grad=True)
-    g, = torch.autograd.grad(inner_objective(TORCH, x, t), x, create_graph=True)
-    x1 = x - 0.1 * g
-    g, = torch.autograd.grad(inner_objective(TORCH, x1, t), x1, create_graph=True)
-    outer = ((x1 - 0.1 * g - _torch_const(TARGET3)) ** 2).sum()
-    assert_close(theirs, torch.autograd.grad(outer, t)[0].numpy())
 
 
 def model_loss(ops, p):
@@ -1275,12 +1291,13 @@ XV, YV, VV = np.array([0.3, -1.2, 0.8]), np.array([1.1, 0.4, -0.5]), np.array([1
 
 @pytest.mark.parametrize("argnum", [0, 1])
 def test_hvp_in_either_argument_matches_torch(argnum):
-    def f(*xy):
+    def in_argnum(z):
+        xy = [_torch_const(XV), _torch_const(YV)]
+        xy[argnum] = z
         return two_vectors(TORCH, *xy)
 
-    at = [_torch_const(XV), _torch_const(YV)]
-    theirs = torch.autograd.functional.hvp(
-        lambda z: f(*(at[:argnum] + [z] + at[argnum + 1:])), at[argnum], _torch_const(VV))[1]
+    _, theirs = torch.autograd.functional.hvp(in_argnum, _torch_const([XV, YV][argnum]),
+                                              _torch_const(VV))
     ours = ag.hvp(lambda x, y: two_vectors(OPTILAB, x, y), argnum=argnum)(XV, YV, VV)
     assert_close(ours, theirs.numpy())
 

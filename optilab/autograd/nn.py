@@ -87,9 +87,11 @@ def cross_entropy(logits: Any, target: Any, axis: int = 1) -> Tensor:
     shape = np.shape(logits.value if isinstance(logits, Tensor) else logits)
     axis = 0 if len(shape) == 1 else axis % len(shape)
     logp = R.log_softmax(logits, axis=axis)
-    target = target.value if isinstance(target, Tensor) else np.asarray(target)
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)
     if np.issubdtype(target.dtype, np.floating) and target.shape == shape:
         return R.mean(-R.sum(logp * target, axis=axis))    # soft labels: -sum p log q
+    target = target.value if isinstance(target, Tensor) else target
     if not np.issubdtype(target.dtype, np.integer):
         raise TypeError(f"cross_entropy: target must be integer class labels or "
                         f"probabilities of the logits' shape {shape}, got dtype "

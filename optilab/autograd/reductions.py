@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .primitives import abs, exp, maximum, power, sqrt, where
-from .shapes import broadcast_to, flip, normalize_axes, reshape
+from .shapes import broadcast_to, flip, normalize_axes, reshape, transpose
 from .tensor import Primitive, _raw, defvjp
 
 
@@ -88,16 +88,22 @@ def _shares(x: Any, ans: Any, axis: Any, keepdims: bool) -> np.ndarray:
 
 
 def _prod_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """d prod / d x_i = product of the others: ans / x_i, or (at a zero) the product of
-    the nonzero others when x_i is the only zero, else 0.  Written without dividing by 0."""
-    zero = _raw(x) == 0
-    if not zero.any():
+    """d prod / d x_i = the product of the others: ans / x_i while no x is 0."""
+    if not (_raw(x) == 0).any():
         return _spread(g, x, axis, keepdims) * _kept(ans, x.shape, axis, keepdims) / x
-    nonzero = where(zero, 1.0, x)
-    others = prod(nonzero, axis=axis, keepdims=True)
-    lone = np.sum(zero, axis=axis, keepdims=True) == 1
-    return _spread(g, x, axis, keepdims) * where(zero & lone, others,
-                                                 _kept(ans, x.shape, axis, keepdims) / nonzero)
+    return _spread(g, x, axis, keepdims) * _product_of_others(x, axis)
+
+
+def _product_of_others(x: Any, axis: Any) -> Any:
+    """prod_{k != i} x_k for every i along the reduced axes, without dividing (x may hold
+    zeros): each entry's row of n copies has a 1 in its own place.  O(n^2): used at zeros."""
+    axes = normalize_axes(axis, x.ndim)
+    order = tuple(i for i in range(x.ndim) if i not in axes) + axes
+    moved = transpose(x, order)
+    n = math.prod(moved.shape[x.ndim - len(axes):])
+    rows = reshape(moved, moved.shape[:x.ndim - len(axes)] + (1, n))
+    others = prod(where(np.eye(n, dtype=bool), 1.0, rows), axis=-1)
+    return transpose(reshape(others, moved.shape), tuple(np.argsort(order)))
 
 
 def _cumsum_vjp(g: Any, ans: Any, x: Any, axis: Any = None) -> Any:
@@ -194,7 +200,16 @@ def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A
     if isinstance(ord, str) or ord == 0:
         raise ValueError(f"norm: ord={ord!r} is not a differentiable vector norm; use 1, 2, "
                          f"inf, -inf or a number p > 0 (count nonzeros with np.count_nonzero)")
-    return power(sum(power(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
+    return _power0(sum(_power0(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
+
+
+def _power0(v: Any, p: float) -> Any:
+    """v^p for v >= 0, with slope 0 where v = 0 (as torch's p-norms): v^p's slope there is
+    0 or inf, and inf times the 0 coming from the other side would make nan."""
+    zero = _raw(v) == 0
+    if not zero.any():
+        return power(v, p)
+    return where(zero, 0.0, power(where(zero, 1.0, v), p))
 
 
 def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:  # noqa: A002
