@@ -27,36 +27,26 @@ import numpy as np
 
 from . import reductions as R
 from . import shapes as S
-from .backward import gradients, toposort
+from .backward import gradients
 from .tensor import Tensor, _GradMode, is_grad_enabled
 
 # ------------------------------------------------------------------ nesting depth
 #
 # Each grad() call runs f one level deeper (_GradMode.depth).  Its input is a leaf tagged
-# with that level (Tensor._level).  Afterwards, the result's graph may reach three kinds of leaves:
-# tensors the user made (level 0), inputs of enclosing grad calls (a lower level): both
-# are being differentiated from outside, so the gradient must be built as a graph; and
-# inputs of inner grad calls that have finished (a higher level), which nobody can
-# differentiate any more and which therefore do not count.
+# with that level; every node carries the lowest level among its parents (Tensor._level),
+# and the user's own tensors have level 0.  So after f returns at depth d, its result
+# depends on something differentiated outside this call -- a tensor of the user's, or the
+# input of an enclosing grad -- exactly when its level is <= d; the inputs of inner grad
+# calls that have finished (levels > d + 1) nobody can differentiate any more.
 
 
-def reaches_outer(root: Tensor, inputs: list[Tensor]) -> bool:
-    """Whether ``root`` depends on a tensor that is differentiated outside this call:
-    one tracked by the user or by an enclosing grad, or an input tied to such a tensor.
+def reaches_outer(root: Tensor) -> bool:
+    """Whether ``root`` depends on a tensor that is differentiated outside this grad call.
 
     grad(lambda y: x * y)(2.0) inside an outer grad over x: the inner gradient is x, and
-    it must stay a function of x for the outer derivative to see it.
+    it must stay a function of x (a graph) for the outer derivative to see it.
     """
-    if not (root.requires_grad and is_grad_enabled()):
-        return False
-    ids = frozenset(id(x) for x in inputs)
-    for node in toposort(root, ids):
-        if id(node) in ids:
-            if node._op is not None:           # tied to an outer variable (identity node)
-                return True
-        elif node._op is None and node.requires_grad and node._level <= _GradMode.depth:
-            return True
-    return False
+    return root.requires_grad and is_grad_enabled() and root._level <= _GradMode.depth
 
 
 def _call(f: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -146,7 +136,7 @@ def _output(y: Any, name: str, scalar: bool) -> Tensor:
 
 def _differentiate(y: Tensor, inputs: list[Tensor], seed: Any) -> tuple[list[Any], bool]:
     """d(seed . y)/d input for each input; and whether they were built as graphs."""
-    nested = reaches_outer(y, inputs)
+    nested = reaches_outer(y)
     if not y.requires_grad:                   # y does not depend on any input
         found = {}
     else:

@@ -90,6 +90,10 @@ class Primitive:
             if isinstance(a, Tensor):
                 break
         else:                             # no Tensor: plain numpy (how rules run by default)
+            if any(isinstance(a, (list, tuple)) and _holds_tracked(a) for a in args):
+                raise TypeError(f"{self.name} got a list of Tensors that track gradients; "
+                                f"numpy would read their numbers and cut the gradient. Join "
+                                f"them first: ag.stack([...]) or ag.concatenate([...]).")
             return self.fun(*args, **params)
         values, parents = [], []          # parents: (position, tensor) of tracked arguments
         for i, a in enumerate(args):
@@ -206,7 +210,7 @@ class Tensor:
         self._stamps: tuple[Any, ...] = ()
         self._version = 0
         self._grad_passes = 0
-        self._level = 0       # > 0: the input of a grad() call at that nesting depth
+        self._level = 0       # see _node; k > 0: the input of a grad() call at depth k
 
     @classmethod
     def _wrap(cls, value: Any) -> Tensor:
@@ -240,7 +244,7 @@ class Tensor:
         t._stamps = tuple([_stamp(a) for _, a in parents])
         t._version = 0
         t._grad_passes = 0
-        t._level = 0
+        t._level = min([a._level for _, a in parents])   # the outermost grad() it depends on
         return t
 
     # -- the numbers ------------------------------------------------------------
@@ -302,7 +306,9 @@ class Tensor:
         return self._value.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self._value if dtype is None else self._value.astype(dtype)
+        """The numbers for numpy (np.asarray(x), plotting); a copy when asked for one."""
+        self._warn_if_traced("np.asarray(x) (or np.array)")
+        return np.array(self._value, dtype=dtype, copy=True if copy else None)
 
     # -- numpy's protocols (NEP 13, NEP 18): np.sin(x), np.dot(x, y) run the engine's ops --
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -335,9 +341,10 @@ class Tensor:
         """Inside grad(f): a plain number from a tracked tensor is a constant to the engine."""
         if _GradMode.depth and self.requires_grad and _GradMode.enabled:
             warnings.warn(
-                f"{what} turned a Tensor that grad() is differentiating into a plain Python "
-                f"number: its part of the gradient is lost (math.sin(x) has derivative 0 to "
-                f"the engine). Use tensor operations: x.sin(), ag.exp(x), np.sin(x).",
+                f"{what} read the numbers out of a Tensor that grad() is differentiating: "
+                f"to the engine they are constants, so their part of the gradient is lost "
+                f"(math.sin(x) has derivative 0). Use tensor operations: x.sin(), ag.exp(x), "
+                f"np.sin(x).",
                 GradientLostWarning, stacklevel=3)
 
     def __bool__(self) -> bool:
@@ -518,6 +525,11 @@ class Tensor:
     def repeat(self, repeats, axis=None): return S.repeat(self, repeats, axis)
     def diagonal(self, offset=0, axis1=0, axis2=1): return S.diagonal(self, offset, axis1, axis2)
     def take(self, indices, axis=None): return S.take(self, indices, axis)
+
+
+def _holds_tracked(items: Any) -> bool:
+    return any(isinstance(t, Tensor) and t.requires_grad and _GradMode.enabled
+               or isinstance(t, (list, tuple)) and _holds_tracked(t) for t in items)
 
 
 def _raw(x: Any) -> Any:
