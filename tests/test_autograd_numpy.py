@@ -144,3 +144,67 @@ def test_tensor_of_tracked_tensors_is_refused():
 def test_what_the_engine_does_not_do_is_named(value, dtype, match):
     with pytest.raises(TypeError, match=match):
         Tensor(value, dtype=dtype)
+
+
+# ------------------------------------------------- numpy's own answers, on Tensors too
+
+# name -> (numpy function, array argument, other arguments, what to read from the result)
+SAME_VALUE_AS_NUMPY = {
+    "expand_dims with a list": (np.expand_dims, np.arange(3.0), dict(axis=[-1, 0]), None),
+    "eigvalsh reads the lower triangle": (np.linalg.eigvalsh, np.array([[2.0, 5.0], [0.0, 3.0]]),
+                                          {}, None),
+    "cholesky reads the lower triangle": (np.linalg.cholesky, np.array([[4.0, 9.0], [1.0, 3.0]]),
+                                          {}, None),
+    "norm of negative order at a zero": (np.linalg.norm, np.array([0.0, 1.0, 2.0]),
+                                         dict(ord=-1), None),
+    "slogdet by field": (np.linalg.slogdet, np.diag([2.0, -3.0]), {}, "logabsdet"),
+    "eigh by field": (np.linalg.eigh, np.diag([2.0, 1.0]), {}, "eigenvalues"),
+    "split by keyword": (np.split, np.arange(4.0), dict(indices_or_sections=2), 1),
+    "a default given explicitly": (np.sum, np.arange(3.0), dict(dtype=np.float64), None),
+}
+
+
+@pytest.mark.parametrize("name", SAME_VALUE_AS_NUMPY)
+def test_numpy_functions_on_tensors_give_numpys_values(name):
+    func, array, kwargs, part = SAME_VALUE_AS_NUMPY[name]
+    with np.errstate(divide="ignore"):
+        ours, theirs = func(Tensor(array), **kwargs), func(array, **kwargs)
+    if isinstance(part, str):
+        ours, theirs = getattr(ours, part), getattr(theirs, part)
+    elif part is not None:
+        ours, theirs = ours[part], theirs[part]
+    np.testing.assert_allclose(np.asarray(ours), theirs, rtol=1e-12)
+
+
+def test_solve_with_a_batch_of_matrices_and_one_vector_matches_torch():
+    torch = pytest.importorskip("torch")
+    A = RNG.standard_normal((3, 3, 3)) + 3 * np.eye(3)
+    b = RNG.standard_normal(3)
+    ours = ag.grad(lambda b: np.linalg.solve(A, b).sum())(b)
+    bt = torch.tensor(b, requires_grad=True)
+    torch.linalg.solve(torch.tensor(A), bt.expand(3, 3).unsqueeze(-1)).sum().backward()
+    np.testing.assert_allclose(ours, bt.grad.numpy(), rtol=1e-12)
+
+
+def test_prod_of_a_long_vector_with_one_zero_is_fast_and_right():
+    x = np.ones(100_000)
+    x[5], x[6] = 0.0, 3.0
+    g = ag.grad(lambda x: ag.prod(x))(x)
+    assert g[5] == 3.0 and np.count_nonzero(g) == 1
+
+
+def test_std_of_equal_entries_has_slope_zero():
+    np.testing.assert_array_equal(ag.grad(np.std)(np.ones(3)), [0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda t: ag.moveaxis(t, 2, 0), "axis 2 is out of range"),
+    (lambda t: np.einsum("ii", t), "repeated index"),
+    (lambda t: np.fmax(t, t), r"np\.fmax has no derivative rule"),
+    (lambda t: np.linalg.svd(t), r"np\.linalg\.svd has no derivative rule"),
+    (lambda t: ag.sum([t, t]), r"list of Tensors.*ag\.stack"),
+    (lambda t: np.tril(t[0]), "takes a matrix"),
+])
+def test_what_the_engine_cannot_do_is_named(call, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        call(Tensor(np.eye(2)))

@@ -1,11 +1,11 @@
 """Linear algebra: products of tensors, and the matrix functions with known derivatives.
 
-Products are *derived* from one primitive, ``einsum`` (Einstein summation): its
-derivative for one operand is another einsum of the gradient with the other operands,
+Products are *derived*: ``dot`` is a matmul, ``outer`` a broadcast product, ``trace`` the
+sum of a diagonal, and ``inner`` and ``tensordot`` are written with one primitive,
+``einsum`` (Einstein summation), whose derivative for one operand is another einsum of
+the gradient with the other operands:
 
     C = einsum("ij,jk->ik", A, B)     dA = einsum("jk,ik->ij", B, G)
-
-so ``dot``, ``inner``, ``outer``, ``tensordot`` and ``trace`` need no rules of their own.
 
 The matrix functions use the classical results (Giles 2008, "Extended collection of
 matrix derivative results"; Murray 2016 for the Cholesky factor), with G the gradient
@@ -17,19 +17,20 @@ of the output and A^-T the transposed inverse:
     L = cholesky(A)   dA = sym(L^-T Phi(L^T G) L^-1)   (Phi: lower triangle, half diagonal)
     w = eigvalsh(A)   dA = V diag(g) V^T         (A symmetric, V its eigenvectors)
 
-cholesky, eigh and eigvalsh read A as (A + A^T) / 2, so their derivatives are symmetric.
+cholesky, eigh and eigvalsh read A's lower triangle, as numpy does (the gradient lands there).
 """
 
 from __future__ import annotations
 
 import string
+from collections import namedtuple
 from typing import Any
 
 import numpy as np
 
 from .primitives import _col, _mT, matmul, multiply, where
 from .reductions import norm, sum
-from .shapes import broadcast_to, diagonal, reshape, tril
+from .shapes import broadcast_to, diagonal, getitem, normalize_axes, reshape, tril
 from .tensor import Primitive, _raw, defvjp
 
 __all__ = ["dot", "inner", "outer", "tensordot", "einsum", "trace", "solve", "inv", "det",
@@ -85,7 +86,14 @@ _einsum_p.vjp_any = _einsum_vjp
 
 def einsum(subscripts: str, *operands: Any) -> Any:
     """Einstein summation, ``einsum("ij,j->i", A, x)`` (explicit indices, no '...')."""
+    if not isinstance(subscripts, str):
+        raise TypeError("einsum takes its subscripts as a string first, einsum('ij,j->i', A, "
+                        "x); the operand-list form einsum(A, [0, 1], x, [1]) is not supported")
     inputs, out = _parse(subscripts, [np.ndim(_raw(a)) for a in operands])
+    for s, a in zip(inputs, operands):
+        if len(set(s)) != len(s) and getattr(a, "requires_grad", False):
+            raise TypeError(f"einsum: the engine has no derivative for a repeated index in "
+                            f"one operand ({s!r}); use ag.diagonal(x) or ag.trace(x) for it")
     return _einsum_p(*operands, subscripts=",".join(inputs) + "->" + out)
 
 
@@ -95,7 +103,8 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     if np.ndim(axes) == 0:
         axes = (list(range(na - axes, na)), list(range(axes)))
     ax_a, ax_b = ([x] if np.ndim(x) == 0 else list(x) for x in axes)
-    ax_a, ax_b = [x % na for x in ax_a], [x % nb for x in ax_b]
+    ax_a = [normalize_axes(x, na)[0] for x in ax_a]      # checked: out-of-range axes fail
+    ax_b = [normalize_axes(x, nb)[0] for x in ax_b]
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(na)]
     sb = [next(letters) for _ in range(nb)]
@@ -141,20 +150,32 @@ def _sym(a: Any) -> Any:
     return (a + _mT(a)) * 0.5
 
 
-def _vec_or_mat(b: Any, a_ndim: int) -> bool:
+def _from_lower(a: Any) -> Any:
+    """The symmetric matrix whose lower triangle is a's: what numpy's eigh and cholesky
+    read (UPLO='L').  Written with engine ops, so the gradient lands on that triangle."""
+    return tril(a) + _mT(tril(a, -1))
+
+
+def _b_is_vector(b: Any) -> bool:
     """numpy's (2.x) solve: b is a vector when it has one axis, else a stack of matrices."""
     return np.ndim(_raw(b)) == 1
 
 
 def _solve(a: Any, b: Any) -> np.ndarray:
-    if _vec_or_mat(b, np.ndim(a)):
+    if _b_is_vector(b):
         return np.linalg.solve(a, b[..., None])[..., 0]
     return np.linalg.solve(a, b)
 
 
+def _solve_db(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if _b_is_vector(b):                     # g has a's batch axes: solve column by column
+        return getitem(solve(_mT(a), _col(g)), (Ellipsis, 0))
+    return solve(_mT(a), g)
+
+
 def _solve_da(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    gb = solve(_mT(a), g)
-    if _vec_or_mat(b, a.ndim):
+    gb = _solve_db(g, ans, a, b)
+    if _b_is_vector(b):
         return -_col(gb) * reshape(ans, ans.shape[:-1] + (1, ans.shape[-1]))
     return -matmul(gb, _mT(ans))
 
@@ -164,16 +185,18 @@ inv = Primitive(np.linalg.inv, "inv")
 det = Primitive(np.linalg.det, "det")
 logabsdet = Primitive(lambda a: np.linalg.slogdet(a)[1], "logabsdet")
 
-defvjp(solve,     _solve_da,
-                  lambda g, ans, a, b: solve(_mT(a), g))
+defvjp(solve,     _solve_da, _solve_db)
 defvjp(inv,       lambda g, ans, a: -matmul(matmul(_mT(ans), g), _mT(ans)))
 defvjp(det,       lambda g, ans, a: reshape(g * ans, ans.shape + (1, 1)) * _mT(inv(a)))
 defvjp(logabsdet, lambda g, ans, a: reshape(g, g.shape + (1, 1)) * _mT(inv(a)))
 
+SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")   # numpy's field names
+EighResult = namedtuple("EighResult", "eigenvalues eigenvectors")
 
-def slogdet(a: Any) -> tuple[np.ndarray, Any]:
+
+def slogdet(a: Any) -> SlogdetResult:
     """(sign, log|det A|): the sign is a constant, the log a differentiable tensor."""
-    return np.linalg.slogdet(_raw(a))[0], logabsdet(a)
+    return SlogdetResult(np.linalg.slogdet(_raw(a))[0], logabsdet(a))
 
 
 def _cholesky_vjp(g: Any, ans: Any, a: Any) -> Any:
@@ -189,28 +212,30 @@ def _diag_part(m: Any) -> Any:
     return m * np.eye(n)
 
 
-cholesky = Primitive(lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))),
-                     "cholesky")
-defvjp(cholesky, _cholesky_vjp)
+# the primitives take a symmetric matrix (they read (A + A^T) / 2, so their rules are
+# the symmetric ones); the functions below hand them the one numpy reads
+_cholesky = Primitive(lambda a: np.linalg.cholesky(0.5 * (a + np.swapaxes(a, -1, -2))),
+                      "cholesky")
+defvjp(_cholesky, _cholesky_vjp)
 
 
 def _eigh(a: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.linalg.eigh(0.5 * (a + np.swapaxes(a, -1, -2)))
 
 
-eigvalsh = Primitive(lambda a: _eigh(a)[0], "eigvalsh")
-eigh_vectors = Primitive(lambda a: _eigh(a)[1], "eigh_vectors")
+_eigvalsh = Primitive(lambda a: _eigh(a)[0], "eigvalsh")
+_eigh_vectors = Primitive(lambda a: _eigh(a)[1], "eigh_vectors")
 
 
 def _eigvalsh_vjp(g: Any, ans: Any, a: Any) -> Any:
-    v = eigh_vectors(a)                             # dA = V diag(g) V^T
+    v = _eigh_vectors(a)                            # dA = V diag(g) V^T
     return matmul(v * reshape(g, g.shape[:-1] + (1, g.shape[-1])), _mT(v))
 
 
 def _eigh_vectors_vjp(g: Any, ans: Any, a: Any) -> Any:
     """dA = V (F o (V^T G)) V^T with F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it
     (distinct eigenvalues; the sign of each eigenvector is numpy's choice)."""
-    w = eigvalsh(a)
+    w = _eigvalsh(a)
     n = w.shape[-1]
     gap = reshape(w, w.shape[:-1] + (1, n)) - reshape(w, w.shape[:-1] + (n, 1))
     eye = np.eye(n, dtype=bool)
@@ -218,10 +243,23 @@ def _eigh_vectors_vjp(g: Any, ans: Any, a: Any) -> Any:
     return _sym(matmul(matmul(ans, f * matmul(_mT(ans), g)), _mT(ans)))
 
 
-defvjp(eigvalsh, _eigvalsh_vjp)
-defvjp(eigh_vectors, _eigh_vectors_vjp)
+defvjp(_eigvalsh, _eigvalsh_vjp)
+defvjp(_eigh_vectors, _eigh_vectors_vjp)
 
 
-def eigh(a: Any) -> tuple[Any, Any]:
-    """Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix."""
-    return eigvalsh(a), eigh_vectors(a)
+def cholesky(a: Any) -> Any:
+    """L, lower triangular with L L^T = A, for A symmetric positive definite (read from
+    its lower triangle, as numpy does)."""
+    return _cholesky(_from_lower(a))
+
+
+def eigvalsh(a: Any) -> Any:
+    """The eigenvalues (ascending) of a symmetric matrix (read from its lower triangle)."""
+    return _eigvalsh(_from_lower(a))
+
+
+def eigh(a: Any) -> EighResult:
+    """Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix (read from
+    its lower triangle, as numpy does)."""
+    m = _from_lower(a)
+    return EighResult(_eigvalsh(m), _eigh_vectors(m))

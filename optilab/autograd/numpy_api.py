@@ -41,7 +41,7 @@ UFUNCS: dict[np.ufunc, Callable[..., Any]] = {
     np.arcsinh: P.arcsinh, np.arccosh: P.arccosh, np.arctanh: P.arctanh,
     np.arctan2: P.arctan2, np.hypot: P.hypot,
     np.logaddexp: P.logaddexp, np.logaddexp2: P.logaddexp2,
-    np.maximum: P.maximum, np.minimum: P.minimum, np.fmax: P.maximum, np.fmin: P.minimum,
+    np.maximum: P.maximum, np.minimum: P.minimum,
 }
 
 # results that are constant where they are defined: their derivative is 0 (or none)
@@ -82,13 +82,19 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...],
 # --------------------------------------------------------------------- functions
 
 
+DEFAULTS = {"dtype": (None, np.float64, float), "out": (None,), "order": ("C", "K", "A"),
+            "copy": (None,), "upper": (False,), "UPLO": ("L",), "mode": ("raise",),
+            "optimize": (False, True, "greedy", "optimal"), "keepdims": (False,)}
+
+
 def _refuse(name: str, **options: Any) -> None:
-    """numpy options the engine does not take: fine when left at their defaults."""
+    """numpy options the engine does not take: fine when left at (or given) their defaults."""
     for key, value in options.items():
-        if value is not None and not (key == "order" and value in ("C", "K", "A")) \
-                and not (key == "optimize" and value is not True):
-            raise TypeError(f"np.{name}(..., {key}={value!r}) on a Tensor: the engine "
-                            f"does not take {key}=; leave it out (Tensors are float64)")
+        if not any(value is d or (type(value) is type(d) and value == d)
+                   for d in DEFAULTS.get(key, (None,))):
+            hint = " (Tensors are float64)" if key == "dtype" else ""
+            raise TypeError(f"np.{name}(..., {key}={value!r}) on a Tensor: the engine does "
+                            f"not take {key}={value!r}; leave it out{hint}")
 
 
 def _reduction(name: str, ours: Callable[..., Any]) -> Callable[..., Any]:
@@ -173,9 +179,10 @@ FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
     np.tensordot: L.tensordot, np.einsum: _np_einsum,
     np.trace: _no_options(L.trace, "trace", "dtype", "out"),
     np.linalg.solve: L.solve, np.linalg.inv: L.inv, np.linalg.det: L.det,
-    np.linalg.slogdet: L.slogdet, np.linalg.cholesky: _no_options(L.cholesky, "cholesky", "upper"),
-    np.linalg.eigh: _no_options(L.eigh, "eigh", "UPLO"),
-    np.linalg.eigvalsh: _no_options(L.eigvalsh, "eigvalsh", "UPLO"),
+    np.linalg.slogdet: L.slogdet,
+    np.linalg.cholesky: _no_options(L.cholesky, "linalg.cholesky", "upper"),
+    np.linalg.eigh: _no_options(L.eigh, "linalg.eigh", "UPLO"),
+    np.linalg.eigvalsh: _no_options(L.eigvalsh, "linalg.eigvalsh", "UPLO"),
     np.reshape: _np_reshape, np.transpose: S.transpose,
     np.ravel: _no_options(S.ravel, "ravel", "order"), np.squeeze: S.squeeze,
     np.expand_dims: S.expand_dims, np.swapaxes: S.swapaxes, np.moveaxis: S.moveaxis,
@@ -195,9 +202,9 @@ FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
 CONSTANT_FUNCTIONS = {
     np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.nonzero,
     np.count_nonzero, np.allclose, np.isclose, np.array_equal, np.array_equiv, np.all,
-    np.any, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.round, np.around,
+    np.any, np.zeros_like, np.ones_like, np.empty_like, np.round, np.around,
     np.result_type, np.iscomplexobj, np.isrealobj, np.searchsorted, np.may_share_memory,
-    np.shares_memory, np.array2string, np.array_repr, np.array_str, np.copyto,
+    np.shares_memory, np.array2string, np.array_repr, np.array_str,
 }
 
 
@@ -208,8 +215,9 @@ def call_function(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
         return ours(*args, **kwargs)
     if func in CONSTANT_FUNCTIONS or not _tracked((args, kwargs)):
         return func(*_numbers(args), **_numbers(kwargs))
+    name = ("linalg." if "linalg" in func.__module__ else "") + func.__name__
     raise TypeError(
-        f"np.{func.__name__} has no derivative rule in optilab.autograd, and using it "
+        f"np.{name} has no derivative rule in optilab.autograd, and using it "
         f"would silently drop this Tensor's gradient. Use the engine's operations "
         f"(see optilab.autograd.__all__: sum, max, norm, dot, einsum, solve, ...), or take "
         f"x.value for a constant without gradient.")

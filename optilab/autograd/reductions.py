@@ -9,7 +9,8 @@ the result broadcasts against x:
     prod       entry i gets g * (product of the others)
     cumsum     entry i gets the sum of g over the positions at or after i
 
-var, std, norm, log_softmax and the argmax helpers are derived from these.
+var, std, norm (around one primitive, norm2), log_softmax and the argmax helpers are
+derived from these.
 """
 
 from __future__ import annotations
@@ -89,9 +90,19 @@ def _shares(x: Any, ans: Any, axis: Any, keepdims: bool) -> np.ndarray:
 
 def _prod_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """d prod / d x_i = the product of the others: ans / x_i while no x is 0."""
-    if not (_raw(x) == 0).any():
+    zero = _raw(x) == 0
+    if not zero.any():
         return _spread(g, x, axis, keepdims) * _kept(ans, x.shape, axis, keepdims) / x
-    return _spread(g, x, axis, keepdims) * _product_of_others(x, axis)
+    n = math.prod(x.shape) // max(math.prod(np.shape(_raw(ans))), 1)
+    if x.size * n <= 1 << 22:                      # exact to any order: n copies of each slice
+        return _spread(g, x, axis, keepdims) * _product_of_others(x, axis)
+    # big slices: right first derivatives in O(n) (a lone zero gets the product of the
+    # others; with two zeros everything is 0), but no cross term between two zeros
+    nonzero = where(zero, 1.0, x)
+    lone = np.sum(zero, axis=axis, keepdims=True) == 1
+    return _spread(g, x, axis, keepdims) * where(
+        zero & lone, prod(nonzero, axis=axis, keepdims=True),
+        _kept(ans, x.shape, axis, keepdims) / nonzero)
 
 
 def _product_of_others(x: Any, axis: Any) -> Any:
@@ -157,8 +168,9 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
 
 
 def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-    """The standard deviation, sqrt(var(x, ddof))."""
-    return sqrt(var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+    """The standard deviation, sqrt(var(x, ddof)); its slope is 0 where all entries agree
+    (as a norm's at 0), not nan."""
+    return _power0(var(x, axis=axis, ddof=ddof, keepdims=keepdims), 0.5)
 
 
 def _norm2(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -200,6 +212,8 @@ def _vector_norm(x: Any, ord: Any, axis: Any, keepdims: bool) -> Any:  # noqa: A
     if isinstance(ord, str) or ord == 0:
         raise ValueError(f"norm: ord={ord!r} is not a differentiable vector norm; use 1, 2, "
                          f"inf, -inf or a number p > 0 (count nonzeros with np.count_nonzero)")
+    if ord < 0:                                  # numpy: 0 when an entry is 0
+        return power(sum(power(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
     return _power0(sum(_power0(abs(x), ord), axis=axis, keepdims=keepdims), 1.0 / ord)
 
 

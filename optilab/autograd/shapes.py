@@ -179,7 +179,10 @@ def squeeze(x: Any, axis: Any = None) -> Any:
 def expand_dims(x: Any, axis: Any) -> Any:
     """Insert length-1 axes at the given positions of the result."""
     shape = _shape(x)
-    new = normalize_axes(axis, len(shape) + (len(axis) if isinstance(axis, tuple) else 1))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    new = normalize_axes(axes, len(shape) + len(axes))
+    if len(set(new)) != len(new):
+        raise ValueError(f"expand_dims: repeated axis in {axis}")
     it = iter(shape)
     return reshape(x, tuple(1 if i in new else next(it) for i in range(len(shape) + len(new))))
 
@@ -187,15 +190,17 @@ def expand_dims(x: Any, axis: Any) -> Any:
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """Exchange two axes."""
     order = list(range(len(_shape(x))))
-    order[axis1], order[axis2] = order[axis2], order[axis1]
+    i, j = (normalize_axes(a, len(order))[0] for a in (axis1, axis2))
+    order[i], order[j] = order[j], order[i]
     return transpose(x, tuple(order))
 
 
 def moveaxis(x: Any, source: Any, destination: Any) -> Any:
     """Move axes to new positions; the others keep their order (numpy's moveaxis)."""
     ndim = len(_shape(x))
-    src = [a % ndim for a in ((source,) if np.ndim(source) == 0 else source)]
-    dst = [a % ndim for a in ((destination,) if np.ndim(destination) == 0 else destination)]
+    src = [normalize_axes(a, ndim)[0] for a in ((source,) if np.ndim(source) == 0 else source)]
+    dst = [normalize_axes(a, ndim)[0]
+           for a in ((destination,) if np.ndim(destination) == 0 else destination)]
     order = [a for a in range(ndim) if a not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -281,17 +286,18 @@ def tile(x: Any, reps: Any) -> Any:
     return getitem(x, index)
 
 
-def array_split(x: Any, sections: Any, axis: int = 0) -> list[Any]:
-    """Split into ``sections`` nearly equal parts, or at the given indices."""
+def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """Split into that many nearly equal parts, or at the given indices."""
     n = _shape(x)[axis]
-    bounds = np.array_split(np.arange(n), sections)
+    bounds = np.array_split(np.arange(n), indices_or_sections)
     a = axis % len(_shape(x))
     return [getitem(x, (slice(None),) * a + (slice(int(b[0]), int(b[-1]) + 1) if len(b)
                                              else slice(0, 0),)) for b in bounds]
 
 
-def split(x: Any, sections: Any, axis: int = 0) -> list[Any]:
+def split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     """Split into equal parts (an error if they cannot be equal), or at the given indices."""
+    sections = indices_or_sections
     if np.ndim(sections) == 0 and _shape(x)[axis] % int(sections):
         raise ValueError(f"split: an axis of length {_shape(x)[axis]} does not divide into "
                          f"{sections} equal parts; use array_split for nearly equal parts")
@@ -321,15 +327,22 @@ def diag(v: Any, k: int = 0) -> Any:
     return untake(v, (rows, rows + k), (n, n))
 
 
+def _matrix_shape(x: Any, name: str) -> tuple[int, int]:
+    shape = _shape(x)
+    if len(shape) < 2:
+        raise ValueError(f"{name} takes a matrix (or a stack of them), got shape {shape}")
+    return shape[-2], shape[-1]
+
+
 def tril(x: Any, k: int = 0) -> Any:
     """x with the entries above diagonal k set to 0."""
-    m, n = _shape(x)[-2:]
+    m, n = _matrix_shape(x, "tril")
     return x * np.tri(m, n, k)
 
 
 def triu(x: Any, k: int = 0) -> Any:
     """x with the entries below diagonal k set to 0."""
-    m, n = _shape(x)[-2:]
+    m, n = _matrix_shape(x, "triu")
     return x * (1.0 - np.tri(m, n, k - 1))
 
 
