@@ -59,6 +59,7 @@ def init_2dplot(x_range: Any, func: Callable[..., Any], delta_: float = 0.0) -> 
 
 def add_point_2d(x: Any, f: Any) -> None:
     """Add the point ``(x, f)`` to the curve's path and show it (``f`` = func(x))."""
+    _check_value(f, "add_point_2d(x, f)", "func(x)")
     _current("curve", "add_point_2d", "init_2dplot(x_range, func, delta_)").add_point(x, f)
 
 
@@ -74,9 +75,16 @@ def init_3dplot(x_range: Any, y_range: Any, func: Callable[..., Any], elev: floa
 
 def add_point_3d(x: Any, y: Any, f: Any) -> None:
     """Add the point ``(x, y, f)`` to the surface's path and show it (``f`` = func(x, y))."""
+    _check_value(f, "add_point_3d(x, y, f)", "func(x, y)")
     plot = _current("surface", "add_point_3d", "init_3dplot(x_range, y_range, func, elev, "
                     "azim, delta_)")
     plot.add_point([x, y], f)
+
+
+def _check_value(f: Any, call: str, value: str) -> None:
+    if f is None:
+        raise TypeError(f"{call} got f=None: pass the function's value at the point, "
+                        f"{call.split('(')[0]}(..., {value})")
 
 
 def current_plot() -> LivePlot | None:

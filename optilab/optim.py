@@ -23,6 +23,7 @@ import difflib
 import inspect
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -83,6 +84,7 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     """
     x0_array = _check_x0(x0)
     _check_number("steps", steps, integer=True, hint="try steps=100")
+    _check_scheduler(scheduler, scheduler_kwargs)
     if lr is not None:
         _check_number("lr", lr, hint="try lr=0.1 or lr=1e-3")
     if engine not in ENGINES:
@@ -107,6 +109,7 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     trajectory.settings = settings
     if trajectory.diverged and state.is_gradient_descent():
         _add_stability_limit(trajectory, state, x0_array)
+    _check_first_gradient(state, x0_array, trajectory.grads[0], engine)
     return trajectory
 
 
@@ -194,7 +197,22 @@ class _Loop:
         if math.prod(out.shape) != 1:
             raise ValueError(f"f must return a scalar (one number), got shape "
                              f"{tuple(out.shape)}; reduce it with .sum() or .mean()")
+        if getattr(out.dtype, "is_floating_point", True) is False:     # a torch integer tensor
+            raise TypeError(f"f returned an integer tensor ({out.dtype}): integers have no "
+                            f"derivative. Compute f in floating point (x ** 2, not "
+                            f"torch.tensor(3)); the point x is float64.")
+        if not out.requires_grad:
+            raise ValueError("f does not depend on x: its value is a constant to the engine, "
+                             "so there is no gradient to follow. Compute f from its argument "
+                             "with tensor operations (x.sin(), x ** 2), not from x.item(), "
+                             "float(x), math.* or a fixed number.")
         return out
+
+    def value_at(self, x: np.ndarray) -> float:
+        """f at the point x, as a plain number, outside of any differentiation."""
+        args = [self.constant(v) for v in x] if self.n_coords > 1 else \
+            [self.constant(x.reshape(self.shape))]
+        return float(self.f(*args))
 
     def _first_call(self) -> Any:
         """The first f(x0), where an x0 of the wrong size shows."""
@@ -220,6 +238,9 @@ class _TorchLoop(_Loop):
         as_leaf = lambda v: torch.tensor(v, dtype=torch.float64, device=device,
                                          requires_grad=True)
         return [as_leaf(v) for v in x0] if self.n_coords > 1 else [as_leaf(x0)]
+
+    def constant(self, v: Any) -> torch.Tensor:
+        return torch.tensor(v, dtype=torch.float64, device=self.params[0].device)
 
     def make_optimizer(self, optimizer: Any, lr: float | None,
                        kwargs: dict[str, Any]) -> torch.optim.Optimizer:
@@ -308,6 +329,9 @@ class _OptilabLoop(_Loop):
                              f"Use engine='torch' for a GPU.")
         return [self.ag.Tensor(v) for v in x0] if self.n_coords > 1 else [self.ag.Tensor(x0)]
 
+    def constant(self, v: Any) -> Any:
+        return self.ag.Tensor(v, requires_grad=False)
+
     def make_optimizer(self, optimizer: Any, lr: float | None, kwargs: dict[str, Any]) -> Any:
         if optimizer not in self.choices:
             raise ValueError(f"engine='optilab' has the hand-made optimizers "
@@ -373,6 +397,9 @@ def _plain(v: Any) -> Any:
 
 
 def _check_x0(x0: Any) -> np.ndarray:
+    if x0 is None:
+        raise TypeError("x0 is None: give the starting point, e.g. x0=[-1.2, 1.0] (the test "
+                        "functions have good ones: rosenbrock.starts)")
     try:
         items = [_plain(v) for v in x0] if isinstance(x0, (list, tuple)) else _plain(x0)
         arr = np.array(items, dtype=np.float64)
@@ -384,6 +411,54 @@ def _check_x0(x0: Any) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"x0 must be finite, got {arr.tolist()}; start from a real point")
     return arr
+
+
+# scheduler settings that count steps: torch divides by them or loops over them
+_SCHEDULER_COUNTS = ("step_size", "T_max", "T_0", "total_steps", "total_iters", "patience")
+
+
+def _check_scheduler(scheduler: Any, kwargs: Mapping[str, Any] | None) -> None:
+    if scheduler is not None and not isinstance(scheduler, (str, type)):
+        raise TypeError(f"scheduler must be a name ({', '.join(SCHEDULERS)}) or a torch "
+                        f"lr_scheduler class, got {scheduler!r}")
+    for key in _SCHEDULER_COUNTS:
+        if key in (kwargs or {}) and not (key == "patience" and kwargs[key] == 0):
+            _check_number(f"scheduler_kwargs[{key!r}]", kwargs[key], integer=True,
+                          hint="a number of steps")
+
+
+def _check_first_gradient(state: _Loop, x0: np.ndarray, grad: np.ndarray, engine: str) -> None:
+    """Compare the engine's gradient at x0 with central differences, once per run: a term
+    computed with math.*, float(x) or .item() is invisible to the engine and silently
+    missing from its gradient.  Skipped for many coordinates, noisy f and kinks."""
+    x0 = x0.reshape(-1)
+    if x0.size > 10 or not np.all(np.isfinite(grad)):
+        return
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            if state.value_at(x0) != state.value_at(x0):      # stochastic f: no fixed slope
+                return
+            missing = []
+            for i in range(x0.size):
+                slopes = []
+                for h in (1e-6, 1e-5):
+                    e = np.zeros(x0.size)
+                    e[i] = h * max(1.0, abs(x0[i]))
+                    slopes.append((state.value_at(x0 + e) - state.value_at(x0 - e)) / (2 * e[i]))
+                fd = slopes[0]
+                smooth = abs(slopes[0] - slopes[1]) <= 1e-4 * (1 + abs(fd))
+                if smooth and abs(fd - grad[i]) > 1e-3 * (1 + abs(fd)):
+                    missing.append(f"coordinate {i}: {grad[i]:.4g} by {engine}, {fd:.4g} by "
+                                   f"finite differences")
+    except Exception:                                  # noqa: BLE001 - a check, never a crash
+        return
+    if missing:
+        warnings.warn(
+            f"f's gradient at x0 is not what its values say ({'; '.join(missing)}): part of f "
+            f"is invisible to {engine}, as math.sin(x), float(x), x.item() or numpy on the "
+            f"numbers are. Write f with tensor operations (x.sin(), optilab.ops.sin(x)).",
+            stacklevel=3)
 
 
 def _check_number(name: str, v: Any, *, integer: bool = False, hint: str = "") -> None:

@@ -331,8 +331,11 @@ def _both(d: np.ndarray, i: int, j: int, value: float) -> np.ndarray:
     (lambda: _good(), NAMES + ("Lyon",), r"expected 36 names, got 37"),
     (lambda: np.zeros((2, 2)), "AB", r"single string 'AB'"),
     (lambda: [["a", "b"], ["c", "d"]], None, r"matrix of numbers, got a list.*np\.array"),
+    (lambda: _good() * (1 + 0j), None, r"real numbers \(km\), got complex"),
+    (lambda: np.zeros((3, 3)), None, r"all the distances are 0: the 3 cities"),
 ], ids=["non-square", "3-d", "condensed", "too-small", "asymmetric", "negative", "nan", "inf",
-        "diagonal", "too-few-names", "too-many-names", "names-string", "not-numbers"])
+        "diagonal", "too-few-names", "too-many-names", "names-string", "not-numbers", "complex",
+        "all-zero"])
 def test_bad_distance_matrices_get_teaching_errors(make, names, expected):
     with pytest.raises(ValueError, match=expected):
         validate_distances(make(), names)
@@ -368,3 +371,54 @@ def test_other_bad_inputs_get_teaching_errors(cities, tmp_path):
                           encoding="utf-8")
     with pytest.raises(ValueError, match=r"row 1 \('Paris'\) needs numeric latitude"):
         read_cities_csv(bad_number)
+
+
+def _package_data_in(tmp_path, monkeypatch, csv_lines=None, distances=None):
+    """Point load_cities at a copy of the package data, edited."""
+    import optilab.cities.data as data
+
+    lines = data._data_file("cities.csv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "cities.csv").write_text("\n".join(csv_lines(lines) if csv_lines else lines),
+                                         encoding="utf-8")
+    np.save(tmp_path / "distances.npy", load_cities().distances if distances is None
+            else distances)
+    monkeypatch.setattr(data, "_data_file", lambda name: tmp_path / name)
+
+
+def _swap_rows(lines, a="Paris", b="London"):
+    i, j = (next(k for k, line in enumerate(lines) if line.startswith(name + ","))
+            for name in (a, b))
+    lines[i], lines[j] = lines[j], lines[i]
+    return lines
+
+
+def test_two_swapped_rows_of_the_csv_are_named(tmp_path, monkeypatch):
+    _package_data_in(tmp_path, monkeypatch, csv_lines=_swap_rows)
+    with pytest.raises(ValueError, match=r"does not match the coordinates in cities.csv: "
+                                         r"d\[\d+, \d+\] \(\w+-\w+\) is \d+ km.*Regenerate"):
+        load_cities()
+
+
+def test_a_permuted_distance_matrix_is_named(tmp_path, monkeypatch):
+    d = load_cities().distances
+    order = np.roll(np.arange(len(d)), 1)
+    _package_data_in(tmp_path, monkeypatch, distances=d[np.ix_(order, order)])
+    with pytest.raises(ValueError, match="does not match the coordinates"):
+        load_cities()
+
+
+def test_a_city_listed_twice_is_named(tmp_path, monkeypatch):
+    _package_data_in(tmp_path, monkeypatch,
+                     csv_lines=lambda lines: [line.replace("London,", "Paris,", 1)
+                                              if line.startswith("London,") else line
+                                              for line in lines])
+    with pytest.raises(ValueError, match="each city must appear once, but Paris appear"):
+        load_cities()
+
+
+def test_the_real_data_matches_its_coordinates_within_half_a_percent(cities):
+    from optilab.cities.data import great_circle_km
+
+    expected = great_circle_km(np.asarray(cities.latitude), np.asarray(cities.longitude))
+    off = np.abs(cities.distances - expected)
+    assert np.max(off / np.maximum(expected, 1.0)) < 0.005

@@ -301,6 +301,25 @@ def test_seed_errors_say_what_to_do(monkeypatch):
         seed.init_2dplot((-1, 1), lambda x: x, -1)
 
 
+def test_a_vector_where_one_number_belongs_is_refused(monkeypatch):
+    monkeypatch.setattr(seed, "_plot", None)
+    seed.init_2dplot((-1, 1), lambda x: x ** 2, 0)
+    with pytest.raises(ValueError, match=r"value \(f at x\) must be one number, got shape \(2,\)"):
+        seed.add_point_2d(0.5, [1.0, 2.0])
+    with pytest.raises(TypeError, match=r"add_point_2d\(x, f\) got f=None.*func\(x\)"):
+        seed.add_point_2d(0.5, None)
+    with pytest.raises(ValueError, match="lr must be one number"):
+        LivePlot("rosenbrock", "contour").add_point([0.0, 0.0], 1.0, lr=[0.1, 0.2])
+
+
+def test_a_path_of_the_wrong_dimension_is_refused():
+    two_d = run(functions.rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=3, progress=False)
+    with pytest.raises(ValueError, match=r"'sgd' has points with 2 coordinate.*1 variable"):
+        plot_trajectories("square", two_d)
+    with pytest.raises(ValueError, match=r"has points with 1 coordinate.*2 variable"):
+        LivePlot("rosenbrock", "contour").add_trajectory(np.zeros((3, 1)))
+
+
 def test_delta_paces_and_zero_never_sleeps(monkeypatch):
     slept = []
     monkeypatch.setattr(live.time, "sleep", slept.append)

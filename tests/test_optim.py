@@ -1,6 +1,7 @@
 """optilab.optim.run/race: parity with the hand-written torch loop, statuses, errors."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -246,6 +247,9 @@ def test_asking_for_a_missing_gpu_says_so():
     (dict(engine="optilab", optimizer="rmsprop"), ValueError, r"hand-made optimizers"),
     (dict(engine="optilab", scheduler="step"), ValueError, r"use engine='torch'"),
     (dict(optimizer="sgd", betas=(0.9, 0.9)), TypeError, r"SGD does not accept \['betas'\]"),
+    (dict(scheduler=3), TypeError, r"scheduler must be a name \(step, .*got 3"),
+    (dict(scheduler="step", scheduler_kwargs={"step_size": 0}), ValueError,
+     r"scheduler_kwargs\['step_size'\] must be an integer >= 1, got 0"),
 ])
 def test_bad_settings_are_explained(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -261,6 +265,9 @@ def test_bad_settings_are_explained(kwargs, error, message):
     (lambda x, y: float(x + y), [1.0, 2.0], TypeError, r"f must return a torch.Tensor .*got float"),
     (lambda p: p ** 2, [1.0, 2.0], ValueError, r"f must return a scalar .*got shape \(2,\)"),
     ("rosenbrock", [1.0, 2.0], TypeError, r"f must be a function"),
+    (rosenbrock, None, TypeError, r"x0 is None: give the starting point"),
+    (lambda p: torch.tensor(1.0), [1.0, 2.0], ValueError, r"f does not depend on x"),
+    (lambda p: torch.tensor(3), [1.0, 2.0], TypeError, r"integer tensor \(torch.int64\)"),
 ])
 def test_bad_functions_and_starts_are_explained(f, x0, error, message):
     with pytest.raises(error, match=message):
@@ -283,3 +290,19 @@ def test_default_schedules_keep_the_optimizer_as_asked():
     assert t.settings["scheduler_kwargs"]["cycle_momentum"] is False   # no momentum appears
     t = run(bowl, [1.0, 1.0], "sgd", lr=0.01, steps=1, scheduler="multistep", progress=False)
     assert t.settings["scheduler_kwargs"]["milestones"] == [1] and t.lrs.tolist() == [0.01]
+
+
+@pytest.mark.parametrize("engine", ["torch", "optilab"])
+def test_a_term_the_engine_cannot_see_is_named(engine):
+    """math.sin(x) is a constant to the engine: the run would converge to the wrong point."""
+    with pytest.warns(UserWarning, match=r"coordinate 0: 2 by .*2.54 by finite differences"):
+        run(lambda x: math.sin(x) + x ** 2, 1.0, "sgd", lr=0.1, steps=3, engine=engine,
+            progress=False)
+
+
+def test_kinks_and_noise_raise_no_false_alarm():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run(lambda x, y: x.abs() + y ** 2, [0.0, 1.0], "sgd", lr=0.1, steps=3, progress=False)
+        run(lambda p: (p ** 2).sum() + 0.1 * torch.randn(()), [1.0, 2.0], "sgd", lr=0.1,
+            steps=3, progress=False)

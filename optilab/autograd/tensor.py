@@ -90,7 +90,7 @@ class Primitive:
             if isinstance(a, Tensor):
                 break
         else:                             # no Tensor: plain numpy (how rules run by default)
-            if any(isinstance(a, (list, tuple)) and _holds_tracked(a) for a in args):
+            if list in map(type, args) and _holds_tracked(args):
                 raise TypeError(f"{self.name} got a list of Tensors that track gradients; "
                                 f"numpy would read their numbers and cut the gradient. Join "
                                 f"them first: ag.stack([...]) or ag.concatenate([...]).")
@@ -99,7 +99,7 @@ class Primitive:
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 values.append(a._value)
-                if a.requires_grad and i not in self.constant_args:
+                if a.requires_grad and not (self.constant_args and i in self.constant_args):
                     parents.append((i, a))
             else:
                 values.append(a)
@@ -160,6 +160,8 @@ def defvjp(prim: Primitive, *rules: Callable[..., Any] | None) -> Primitive:
 def _as_array(value: Any, dtype: Any = None) -> np.ndarray:
     if isinstance(value, Tensor):
         value = value._value
+    if dtype is None and isinstance(value, (float, int)):    # the common case, fast
+        return np.array(value, dtype=DEFAULT_DTYPE)
     if value is None:
         raise TypeError("a Tensor holds numbers: expected a float, a list of floats or a "
                         "numpy array, got None")
@@ -170,7 +172,8 @@ def _as_array(value: Any, dtype: Any = None) -> np.ndarray:
             isinstance(v, Tensor) and v.requires_grad and _GradMode.enabled for v in value):
         raise TypeError("Tensor([...]) of tensors that track gradients would cut them from "
                         "the graph. Join them with ag.stack([...]) (or ag.concatenate).")
-    if np.iscomplexobj(value):
+    if getattr(value, "dtype", None) is not None and value.dtype.kind == "c" or \
+            not hasattr(value, "dtype") and np.iscomplexobj(value):
         raise TypeError("optilab.autograd differentiates real numbers only, got complex "
                         "values. Split them into real and imaginary parts (two tensors).")
     try:
@@ -244,7 +247,8 @@ class Tensor:
         t._stamps = tuple([_stamp(a) for _, a in parents])
         t._version = 0
         t._grad_passes = 0
-        t._level = min([a._level for _, a in parents])   # the outermost grad() it depends on
+        t._level = min([a._level for _, a in parents]) if len(parents) > 1 else \
+            parents[0][1]._level                   # the outermost grad() it depends on
         return t
 
     # -- the numbers ------------------------------------------------------------

@@ -109,6 +109,10 @@ def read_cities_csv(
             ) from None
         names.append(row["name"].strip())
         english.append(row["english"].strip())
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{where}: each city must appear once, but {', '.join(repeated)} "
+                         f"appear(s) more than once")
     return tuple(names), tuple(english), np.array(lat), np.array(lon)
 
 
@@ -131,7 +135,32 @@ def load_cities() -> Cities:
             f"cities: the data is stale. Regenerate it with: {REGENERATE}"
         )
     d = validate_distances(d, names)
+    _check_against_coordinates(d, names, lat, lon)
     return Cities(names, english, d, lat, lon)
+
+
+def great_circle_km(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """(n, n) great-circle distances in km on a sphere of the Earth's mean radius
+    (haversine): within 0.6% of the WGS84 geodesics that distances.npy holds."""
+    phi, lam = np.radians(lat), np.radians(lon)
+    dphi, dlam = phi[:, None] - phi[None, :], lam[:, None] - lam[None, :]
+    h = np.sin(dphi / 2) ** 2 + np.cos(phi[:, None]) * np.cos(phi[None, :]) * np.sin(dlam / 2) ** 2
+    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def _check_against_coordinates(d: np.ndarray, names: Sequence[str], lat: np.ndarray,
+                               lon: np.ndarray) -> None:
+    """The stored distances must be those of the CSV's coordinates: two swapped rows or a
+    permuted matrix would otherwise give a wrong map that still "converges"."""
+    expected = great_circle_km(lat, lon)
+    off = np.abs(d - expected) > 0.01 * expected + 5.0            # km
+    if off.any():
+        i, j = (int(k) for k in np.argwhere(off)[0])
+        raise ValueError(
+            f"optilab/data/distances.npy does not match the coordinates in cities.csv: "
+            f"d[{i}, {j}]{_pair(i, j, names)} is {d[i, j]:.0f} km, but the coordinates put "
+            f"them {expected[i, j]:.0f} km apart ({int(off.sum()) // 2} pairs disagree). A row "
+            f"moved in one file but not the other? Regenerate with: {REGENERATE}")
 
 
 # ------------------------------------------------------------------------------ checks
@@ -159,6 +188,9 @@ def validate_distances(d: Any, names: Sequence[str] | None = None) -> np.ndarray
         d = d.detach()
     if hasattr(d, "cpu"):
         d = d.cpu()
+    if np.iscomplexobj(d):
+        raise ValueError("distances must be real numbers (km), got complex values. Take "
+                         "np.abs(d) if they came out of a complex computation.")
     try:
         arr = np.asarray(d, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -211,6 +243,9 @@ def validate_distances(d: Any, names: Sequence[str] | None = None) -> np.ndarray
             f"but d[{j}, {i}] = {arr[j, i]:g}{_pair(i, j, names)}. "
             "Try (d + d.T) / 2 if both are measurements of the same distance."
         )
+    if not arr.any():
+        raise ValueError(f"all the distances are 0: the {n} cities would sit at one point, "
+                         f"and there is no map to find. Check that the matrix was filled in.")
     diagonal = np.abs(np.diagonal(arr))
     if diagonal.max() > 0:
         i = int(np.argmax(diagonal))

@@ -61,7 +61,7 @@ class Animation:
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.scene, self.fps, self.hold = scene, float(fps), float(hold)
-        self.paths = as_paths(trajectories, scene.func)
+        self.paths = as_paths(trajectories, scene.func, scene.dim)
         if not self.paths:
             raise ValueError("nothing to animate: give at least one trajectory")
         longest = max(len(p.points) for p in self.paths)

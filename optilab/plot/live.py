@@ -306,14 +306,14 @@ class LivePlot:
             shape = tuple(np.shape(to_array(x)))
             raise ValueError(f"a point of this {self.view} plot has {dim} coordinate(s) "
                              f"({'x' if dim == 1 else 'x, y'}), got shape {shape}")
-        if value is None:
-            value = self._value(point)
+        value = self._value(point) if value is None else _one_number(value, "value (f at x)")
+        lr = None if lr is None else _one_number(lr, "lr")
         label = self._ensure_path(label)
         d = self._data[label]
         d["points"].append(point)
-        d["values"].append(float(to_array(value).reshape(-1)[0]))
+        d["values"].append(value)
         if lr is not None:
-            d["lrs"].append(float(to_array(lr).reshape(-1)[0]))
+            d["lrs"].append(lr)
         if self._diverged[label] is None and not self._finite(point, d["values"][-1]):
             self._diverged[label] = len(d["points"]) - 1
             self._refresh_note()
@@ -324,7 +324,7 @@ class LivePlot:
         """Add whole paths at once: a :class:`~optilab.trajectory.Trajectory`, a dict
         ``label -> Trajectory`` (:func:`optilab.optim.race`), a list, or an array of points;
         one frame is shown."""
-        for path in as_paths(trajectories, self.scene.func):
+        for path in as_paths(trajectories, self.scene.func, self.scene.dim):
             name = self._ensure_path(label if label is not None else path.label)
             d = self._data[name]
             d["points"].extend(path.points)
@@ -340,7 +340,7 @@ class LivePlot:
              delay: float | None = None) -> None:
         """Replay trajectories step by step (all of them together, a race), showing
         ``frames`` frames (default: every step, at most 200)."""
-        paths = as_paths(trajectories, self.scene.func)
+        paths = as_paths(trajectories, self.scene.func, self.scene.dim)
         if not paths:
             return
         longest = max(len(p.points) for p in paths)
@@ -450,3 +450,11 @@ def _sample_steps(last: int, frames: int) -> list[int]:
     if frames == 1:
         return [last]
     return sorted(set(np.round(np.linspace(0, last, frames)).astype(int).tolist()))
+
+
+def _one_number(v: Any, name: str) -> float:
+    """A value or a learning rate: one number (a 1-element tensor or array is fine)."""
+    a = to_array(v)
+    if a.size != 1:
+        raise ValueError(f"{name} must be one number, got shape {a.shape}: {a.ravel()[:4]}")
+    return float(a.reshape(()))

@@ -407,11 +407,14 @@ def _first_divergence(points: np.ndarray, values: np.ndarray) -> int | None:
     return int(np.argmax(bad)) if bad.any() else None
 
 
-def as_paths(trajectories: Any, f: Callable[..., Any] | None = None) -> list[Path]:
+def as_paths(trajectories: Any, f: Callable[..., Any] | None = None,
+             dim: int | None = None) -> list[Path]:
     """Paths from a :class:`~optilab.trajectory.Trajectory`, a dict ``label -> Trajectory``
     (what :func:`optilab.optim.race` returns), a list of them, or arrays of points.
 
     Missing values are computed with ``f`` when it is given.  Labels are made unique.
+    With ``dim`` (the picture's number of coordinates), a path in another number of
+    coordinates is refused, naming it.
 
     >>> [p.label for p in as_paths({"sgd": np.zeros((3, 2)), "adam": np.ones((2, 2))})]
     ['sgd', 'adam']
@@ -439,17 +442,28 @@ def as_paths(trajectories: Any, f: Callable[..., Any] | None = None) -> list[Pat
         else:
             pts = to_array(t)
             pts = pts.reshape(len(pts), -1) if pts.ndim else pts.reshape(1, 1)
+            _check_dimension(label or f"path {i + 1}", pts, dim)
             values = np.full(len(pts), np.nan)
             if f is not None:
                 with np.errstate(all="ignore"):
                     values = evaluate(f, *pts.T)
             path = Path(label or f"path {i + 1}", pts, values)
+        _check_dimension(path.label, path.points, dim)
         base, k = path.label, 2
         while path.label in seen:
             path.label, k = f"{base} ({k})", k + 1
         seen.add(path.label)
         paths.append(path)
     return paths
+
+
+def _check_dimension(label: str, points: np.ndarray, dim: int | None) -> None:
+    if dim is not None and points.shape[1] != dim:
+        raise ValueError(
+            f"the path {label!r} has points with {points.shape[1]} coordinate(s), but this "
+            f"picture draws a function of {dim} variable(s) "
+            f"({'a curve' if dim == 1 else 'a map or surface'}): plot it over a function "
+            f"of {points.shape[1]} variable(s)")
 
 
 def _is_one_path(obj: Any) -> bool:
@@ -649,6 +663,7 @@ class Scene:
         else:
             view = resolve_view(view, _dim(_function(f)[0], tf, y_range))
         self.view = view
+        self.dim = 1 if view == "curve" else 2          # coordinates of a point
         if view == "surface":
             import mpl_toolkits.mplot3d  # noqa: F401 -- registers the 3d projection
 
@@ -809,7 +824,7 @@ def plot_trajectories(f: FunctionLike, trajectories: Any = None, view: str | Non
     """
     scene = Scene(f, view, x_range, y_range, panels=panels, title=title, elev=elev, azim=azim,
                   dpi=dpi, figsize=figsize, colors=colors)
-    paths = as_paths(trajectories, scene.func)
+    paths = as_paths(trajectories, scene.func, scene.dim)
     for path in paths:
         scene.add_path(path.label).set_data(path.points, path.values, path.lrs,
                                             path.diverged_at)
