@@ -22,6 +22,7 @@ explanation (the stability limit of gradient descent), never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -30,7 +31,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import functions
-from .optim import OPTIMIZERS, run
+from .optim import OPTIMIZERS, _check_number, run
 from .plot.live import Renderer
 from .plot.static import PANELS, Scene, as_paths, divergence_note
 from .trajectory import Trajectory
@@ -97,6 +98,9 @@ class _Picture:
         """PNG of these trajectories (only the first ``shown[label]`` points of each); in
         the interactive canvas, a redraw there (and None)."""
         paths = as_paths(dict(trajectories), self.scene.func)
+        for label in [k for k in self.artists if k not in trajectories]:   # switched away
+            self.scene.remove_path(self.artists.pop(label))
+            self.renderer.invalidate()
         for path in paths:
             if path.label not in self.artists:
                 self.artists[path.label] = self.scene.add_path(path.label)
@@ -165,20 +169,20 @@ class Explorer(widgets.VBox):
         tf, self.engine = self.function, engine
         self.interactive = interactive_backend() if interactive is None else interactive
         self._quiet = False
-        x0 = np.atleast_1d(np.asarray(_start(tf, x0), dtype=float))
-        if x0.size != tf.dim:
-            raise ValueError(f"{tf.name} takes {tf.dim} coordinate(s); x0 has {x0.size}: "
-                             f"{x0.tolist()}")
-        if optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
-                             f"got {optimizer!r}")
+        x0 = _check_start(tf, _start(tf, x0))
+        _choice("optimizer", optimizer, OPTIMIZERS)
+        _choice("scheduler", scheduler or "none", SCHEDULER_CHOICES)
+        _check_number("lr", lr, hint="try lr=0.01")
+        _check_number("steps", steps, integer=True, hint="try steps=100")
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) \
+                or not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be a number in [0, 1), got {momentum!r} (try 0.9)")
         unknown = [p for p in panels if p not in PANELS]
         if unknown:
             raise ValueError(f"panels can be {PANELS}, got {unknown}")
         views = ("curve",) if tf.dim == 1 else ("contour", "surface")
         view = view or views[0]
-        if view not in views:
-            raise ValueError(f"view must be one of {views} for {tf.name}, got {view!r}")
+        _choice("view", view, views, f" for {tf.name}")
         self.controls = self._make_controls(optimizer, lr, steps, momentum, scheduler or "none",
                                             view, views, panels, x0)
         for name, control in self.controls.items():   # CSS handles for tests and themes
@@ -212,11 +216,9 @@ class Explorer(widgets.VBox):
         return {
             "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer,
                                           description="optimizer", **_box()),
-            "lr": widgets.FloatLogSlider(value=lr, base=10, min=LR_RANGE[0], max=LR_RANGE[1],
-                                         step=0.05, description="learning rate",
-                                         readout_format=".2e", **_box()),
-            "momentum": widgets.FloatSlider(value=momentum, min=0.0, max=0.99, step=0.01,
-                                            description="momentum", **_box()),
+            "lr": _lr_slider(lr, "learning rate"),
+            "momentum": widgets.FloatSlider(value=momentum, min=0.0, max=max(0.99, momentum),
+                                            step=0.01, description="momentum", **_box()),
             "beta1": widgets.FloatSlider(value=0.9, min=0.0, max=0.999, step=0.001,
                                          description="beta1", readout_format=".3f", **_box()),
             "beta2": widgets.FloatSlider(value=0.999, min=0.9, max=0.9999, step=0.0001,
@@ -225,8 +227,8 @@ class Explorer(widgets.VBox):
                                           description="scheduler", **_box()),
             "gamma": widgets.FloatSlider(value=0.5, min=0.05, max=0.999, step=0.005,
                                          description="gamma", readout_format=".3f", **_box()),
-            "steps": widgets.IntSlider(value=steps, min=1, max=1000, description="steps",
-                                       **_box()),
+            "steps": widgets.IntSlider(value=steps, min=1, max=max(1000, steps),
+                                       description="steps", **_box()),
             "x0": widgets.VBox(list(starts.values())),
             **starts,
             "view": widgets.ToggleButtons(options=list(views), value=view,
@@ -338,15 +340,26 @@ class Race(widgets.VBox):
         if not isinstance(configs, Mapping) or not configs:
             raise TypeError('configs must be a non-empty dict label -> settings, e.g. '
                             '{"SGD": dict(lr=1e-3), "Adam": dict(lr=0.05)}')
-        self.x0 = _start(self.function, x0)
+        self.x0 = _check_start(self.function, _start(self.function, x0)).tolist()
+        labels = [str(k) for k in configs]
+        twins = sorted({k for k in labels if labels.count(k) > 1})
+        if twins:
+            raise ValueError(f"each run needs its own label, but {twins} name more than one "
+                             f"(e.g. 1 and '1'): give them distinct labels")
+        for label, cfg in configs.items():
+            if not isinstance(cfg, Mapping):
+                raise TypeError(f"the settings of {label!r} must be a dict such as "
+                                f"dict(optimizer='adam', lr=0.05), got {cfg!r}")
+            if "lr" in cfg:
+                _check_number(f"lr of {label!r}", cfg["lr"], hint="try lr=1e-3")
+        _check_number("steps", steps, integer=True, hint="try steps=200")
         self.configs = {str(k): dict(v) for k, v in configs.items()}
         self.steps = int(steps)
         views = ("curve",) if self.function.dim == 1 else ("contour", "surface")
+        _choice("view", view or views[0], views, f" for {self.function.name}")
         self.panels = tuple(panels)
         self.controls: dict[str, Any] = {
-            f"lr:{label}": widgets.FloatLogSlider(
-                value=float(cfg.get("lr", 1e-3)), base=10, min=LR_RANGE[0], max=LR_RANGE[1],
-                step=0.05, description=label, readout_format=".2e", **_box())
+            f"lr:{label}": _lr_slider(float(cfg.get("lr", 1e-3)), label)
             for label, cfg in self.configs.items()}
         self.controls["step"] = widgets.IntSlider(value=self.steps, min=0, max=self.steps,
                                                   description="step", **_box())
@@ -401,6 +414,43 @@ class Race(widgets.VBox):
         shown = {label: min(k + 1, len(t.points)) for label, t in self.runs.items()}
         self.image.value = self._picture.draw(self.runs, shown)
         self.message.value = _message(self.runs) + "".join(self.errors.values())
+
+
+def _lr_slider(lr: float, description: str) -> widgets.FloatLogSlider:
+    """A log slider over LR_RANGE, widened to hold ``lr`` (never clamped to another value)."""
+    exponent = float(np.log10(lr))
+    low, high = min(LR_RANGE[0], np.floor(exponent)), max(LR_RANGE[1], np.ceil(exponent))
+    return widgets.FloatLogSlider(value=lr, base=10, min=low, max=high, step=0.05,
+                                  description=description, readout_format=".2e", **_box())
+
+
+def _choice(name: str, value: Any, choices: Sequence[str], where: str = "") -> None:
+    """run()'s kind of message for a choice that is not one: the valid ones, a near miss."""
+    if isinstance(value, str) and value in choices:
+        return
+    close = difflib.get_close_matches(str(value), list(choices), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{name} must be one of {', '.join(choices)}{where}, got {value!r}.{hint}")
+
+
+def _check_start(tf: functions.TestFunction, x0: Any) -> np.ndarray:
+    """x0 as numbers, one per coordinate, inside the picture (the start sliders' range)."""
+    if x0 is None:
+        raise TypeError("x0 is None: give the starting point, e.g. x0=[-1.2, 1.0]")
+    try:
+        point = np.atleast_1d(np.asarray(x0, dtype=float))
+    except (TypeError, ValueError):
+        raise TypeError(f"x0 must be a number or a list of numbers, got {x0!r}") from None
+    if point.size != tf.dim:
+        raise ValueError(f"{tf.name} takes {tf.dim} coordinate(s); x0 has {point.size}: "
+                         f"{point.tolist()}")
+    ranges = [tf.x_range, tf.y_range][:tf.dim]
+    outside = [f"{name} = {v:g} is not in [{r[0]:g}, {r[1]:g}]"
+               for name, v, r in zip(tf.variables, point, ranges) if not r[0] <= v <= r[1]]
+    if outside:
+        raise ValueError(f"the start must be inside the picture: {'; '.join(outside)}. Pick a "
+                         f"start in the window (or use optilab.optim.run for any start).")
+    return point
 
 
 def _box() -> dict[str, Any]:

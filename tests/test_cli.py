@@ -78,3 +78,48 @@ def test_functions_lists_the_library(capsys):
     assert main(["functions"]) == 0
     out = capsys.readouterr().out
     assert "rosenbrock" in out and "himmelblau" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-o", "missing/x.gif"], "the folder 'missing' does not exist"),
+    (["-o", "x.gif", "--fps", "0"], "--fps must be between 0.1 and 120, got 0"),
+    (["-o", "x.gif", "--dpi", "5000"], "--dpi must be between 20 and 600, got 5000"),
+    (["-o", "x.gif", "--steps", "100000000"], "--steps must be between 1 and 100,000"),
+    (["-o", "x.gif", "--frames", "1"], "--frames must be between 2 and 2,000"),
+])
+def test_impossible_requests_are_refused_before_any_work(tmp_path, monkeypatch, capsys, args,
+                                                         message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["animate", "rosenbrock", *args])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_mp4_without_ffmpeg_is_named_before_any_work(tmp_path, monkeypatch, capsys):
+    from matplotlib.animation import writers
+
+    monkeypatch.setattr(writers, "is_available", lambda name: False)
+    assert main(["animate", "rosenbrock", "--steps", "3", "-o", str(tmp_path / "x.mp4")]) == 2
+    assert "needs ffmpeg" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_an_os_error_while_saving_is_one_line(tmp_path, monkeypatch, capsys):
+    from optilab.plot import animation
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "x.gif")
+
+    monkeypatch.setattr(animation, "save_animation", refuse)
+    assert main(["animate", "rosenbrock", "--steps", "3", "--frames", "2",
+                 "-o", str(tmp_path / "x.gif")]) == 2
+    err = capsys.readouterr().err
+    assert "error: [Errno 13] Permission denied" in err and "Traceback" not in err
+
+
+def test_doctor_reports_what_a_help_request_needs(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for line in ("front end: a plain Python process", "matplotlib backend:",
+                 "live display: works", "  torch: 2.", "  ipywidgets: "):
+        assert line in out, line

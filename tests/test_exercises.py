@@ -682,6 +682,37 @@ def test_exceptions_in_student_code_become_incorrect_with_a_summary():
     assert "return x / 0" in result.message                 # the student's line
 
 
+def test_an_endless_loop_is_stopped_and_named(monkeypatch):
+    import time
+
+    from optilab.exercises import base
+
+    monkeypatch.setattr(base, "TIME_LIMIT", 0.3)
+    ex = _demo(lambda f: None if f(1) == 2 else "x")
+
+    def f(x):
+        while True:
+            try:  # noqa: SIM105 - a student's broad except, on purpose
+                time.sleep(0.01)
+            except Exception:                  # a broad except must not swallow the limit
+                pass
+
+    start = time.perf_counter()
+    result = ex.check(f)
+    assert time.perf_counter() - start < 5
+    assert result.status == "incorrect" and result.mistake == "too_slow"
+    assert "did not return within 0.3 s" in result.message
+
+
+@pytest.mark.parametrize("stop", [SystemExit, KeyboardInterrupt])
+def test_exit_and_interrupt_in_student_code_are_answers_not_crashes(stop):
+    def f(x):
+        raise stop
+
+    result = _demo(lambda f: None if f(1) == 2 else "x").check(f)
+    assert result.status == "incorrect" and stop.__name__ in result.message
+
+
 def test_not_attempted_sentinels():
     ex = _demo(lambda f: None)
     assert ex.check(...).status == "not attempted"

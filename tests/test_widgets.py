@@ -123,10 +123,51 @@ def test_a_failing_function_shows_its_error_not_a_traceback():
     (("rosenbrock",), {"optimizer": "adamm"}, "optimizer must be one of"),
     (("rosenbrock",), {"view": "curve"}, "view must be one of"),
     (("rosenbrock",), {"panels": ("loss", "grad")}, "panels can be"),
+    (("rosenbrock",), {"optimizer": "adamm"}, "Did you mean 'adam'"),
+    (("rosenbrock",), {"scheduler": "cosin"}, r"scheduler must be one of.*Did you mean 'cosine'"),
+    (("rosenbrock",), {"view": "countour"}, "Did you mean 'contour'"),
+    (("rosenbrock",), {"lr": -1}, "lr must be a positive number, got -1"),
+    (("rosenbrock",), {"steps": -5}, "steps must be an integer >= 1, got -5"),
+    (("rosenbrock",), {"momentum": 1.5}, r"momentum must be a number in \[0, 1\), got 1.5"),
+    (("rosenbrock", [10, -10]), {}, r"start must be inside the picture: x = 10 is not in"),
+    (("rosenbrock", None), {"x_range": None}, None),
 ])
 def test_bad_arguments_are_explained(args, kwargs, message):
+    if message is None:                        # x0=None means the function's own start
+        assert explore(*args, **kwargs).x0 == [-1.2, 1.0]
+        return
     with pytest.raises((ValueError, TypeError), match=message):
         explore(*args, **kwargs)
+
+
+def test_values_outside_the_sliders_are_kept_not_clamped():
+    ex = explore("rosenbrock", lr=1e-7, steps=5000, momentum=0.995, optimizer="sgd")
+    assert ex.settings()["lr"] == pytest.approx(1e-7)
+    assert ex.settings()["steps"] == 5000 and ex.settings()["momentum"] == 0.995
+    assert ex.trajectories[0].settings["lr"] == pytest.approx(1e-7)
+
+
+@pytest.mark.parametrize("configs, kwargs, message", [
+    (None, {}, "configs must be a non-empty dict"),
+    ({1: dict(lr=0.01), "1": dict(lr=0.02)}, {}, r"each run needs its own label.*'1'"),
+    ({"sgd": None}, {}, r"settings of 'sgd' must be a dict"),
+    ({"sgd": dict(lr=-1)}, {}, r"lr of 'sgd' must be a positive number"),
+    ({"sgd": dict(lr=0.01)}, {"steps": -5}, "steps must be an integer >= 1"),
+    ({"sgd": dict(lr=0.01)}, {"view": "curve"}, "view must be one of contour, surface"),
+])
+def test_bad_race_arguments_are_explained(configs, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        race("rosenbrock", None, configs, **kwargs)
+
+
+def test_switching_the_optimizer_draws_only_the_current_run():
+    ex = explore("rosenbrock", optimizer="sgd", lr=1e-3, steps=20)
+    for name in ("adam", "rmsprop"):
+        ex.controls["optimizer"].value = name
+    labels = [p.label for p in ex._picture.scene.paths]
+    assert labels == ["rmsprop"]
+    lines = [line for line in ex._picture.scene.ax.lines if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in lines] == ["rmsprop"]
 
 
 def test_a_race_has_one_lr_slider_per_run_and_a_shared_scrubber():

@@ -274,9 +274,18 @@ class Exercise:
         if any(is_stub(a) for a in answer):
             return self._not_attempted("")
         try:
-            with warnings.catch_warnings(), _quiet_numpy():
+            with warnings.catch_warnings(), _quiet_numpy(), time_limit(TIME_LIMIT):
                 warnings.simplefilter("ignore")
                 message = self._check(*answer)
+        except TimeLimit:
+            return self._result(INCORRECT, f"your code did not return within {TIME_LIMIT:g} s: "
+                                f"an endless loop? (a `while` whose condition never changes, "
+                                f"or a loop over a range that never ends)" + self._hint_nudge(),
+                                "too_slow")
+        except (SystemExit, KeyboardInterrupt) as e:     # exit() or a stop inside the answer
+            return self._result(INCORRECT, f"your code raised {type(e).__name__} (exit(), "
+                                f"sys.exit() or an interrupt) instead of returning: return the "
+                                f"answer instead" + self._hint_nudge(), "exception")
         except NotAttempted as e:
             return self._not_attempted(str(e))
         except NotImplementedError as e:
@@ -384,3 +393,34 @@ def _quiet_numpy() -> Any:
 
     with np.errstate(all="ignore"):
         yield
+
+
+TIME_LIMIT = 20.0      # seconds a check may take (every reference solution needs under 2)
+
+
+class TimeLimit(BaseException):  # not an Exception: `except Exception` cannot swallow it
+    """The student's code ran past the check's time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Any:
+    """Raise TimeLimit in the code inside after ``seconds`` (a SIGALRM timer: the main
+    thread of a Unix process, which is where a kernel runs cells; elsewhere, no limit)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

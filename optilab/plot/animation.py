@@ -83,6 +83,8 @@ class Animation:
 
     def draw(self, i: int) -> None:
         """Set the paths to frame ``i`` (each path up to step ``steps[i]``)."""
+        if self.progress is not None:
+            self.progress.update()
         step = self.steps[i]
         shown = []
         for path, artists in zip(self.paths, self.artists):
@@ -188,9 +190,20 @@ class Animation:
         self.renderer.invalidate()
         return path
 
-    def save(self, path: str | FilePath, *, fps: float | None = None) -> FilePath:
-        """Write the animation to ``path``: ``.gif``, ``.mp4`` or ``.html``."""
-        return save_animation(self, path, fps=fps)
+    progress: Any = None                 # a tqdm bar counting the frames drawn, while saving
+
+    def save(self, path: str | FilePath, *, fps: float | None = None,
+             progress: bool = False) -> FilePath:
+        """Write the animation to ``path``: ``.gif``, ``.mp4`` or ``.html`` (with a progress
+        bar of the frames drawn when ``progress``)."""
+        from tqdm.auto import tqdm
+
+        with tqdm(total=len(self), desc=f"drawing {FilePath(path).name}", unit="frame",
+                  disable=not progress, leave=False) as self.progress:
+            try:
+                return save_animation(self, path, fps=fps)
+            finally:
+                self.progress = None
 
     def __repr__(self) -> str:
         labels = ", ".join(p.label for p in self.paths)

@@ -710,6 +710,17 @@ class Scene:
         self.paths.append(artists)
         return artists
 
+    def remove_path(self, artists: PathArtists) -> None:
+        """Take a path off the picture (and out of the legend)."""
+        for a in artists.artists:
+            a.remove()
+        self.paths.remove(artists)
+        if self._legend:
+            self.ax.get_legend().remove()
+            self._legend = False
+            if len(self.paths) > 1:
+                self.show_legend()
+
     def show_legend(self) -> None:
         """(Re)draw the legend of the paths' lines."""
         handles = [p.line for p in self.paths]
