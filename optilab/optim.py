@@ -84,6 +84,11 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     """
     x0_array = _check_x0(x0)
     _check_number("steps", steps, integer=True, hint="try steps=100")
+    if steps > MAX_STEPS:
+        per_step = 200 + 64 * x0_array.size               # bytes: point, gradient, value, lr
+        raise ValueError(f"steps={steps:,} would record about {steps * per_step / 2**30:,.1f} "
+                         f"GiB of trajectory; the most is {MAX_STEPS:,} steps per run. Run "
+                         f"fewer steps, or in pieces (start the next run at t.x).")
     _check_scheduler(scheduler, scheduler_kwargs)
     if lr is not None:
         _check_number("lr", lr, hint="try lr=0.1 or lr=1e-3")
@@ -411,6 +416,9 @@ def _check_x0(x0: Any) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"x0 must be finite, got {arr.tolist()}; start from a real point")
     return arr
+
+
+MAX_STEPS = 1_000_000          # a Trajectory of that many 2D steps takes about 300 MB
 
 
 # scheduler settings that count steps: torch divides by them or loops over them

@@ -320,6 +320,17 @@ def test_a_path_of_the_wrong_dimension_is_refused():
         LivePlot("rosenbrock", "contour").add_trajectory(np.zeros((3, 1)))
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda: evaluate_grid("rosenbrock", n=20000), r"n=20,000 would take 400,000,000 samples"),
+    (lambda: evaluate_grid("square", n=1), "n must be a whole number >= 2, got 1"),
+    (lambda: plot_trajectories("rosenbrock", dpi=5000), "dpi must be a number between 10"),
+    (lambda: plot_trajectories("rosenbrock", dpi=600, figsize=(20, 20)), "144 megapixels"),
+])
+def test_very_large_pictures_are_refused_with_their_cost(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
 def test_delta_paces_and_zero_never_sleeps(monkeypatch):
     slept = []
     monkeypatch.setattr(live.time, "sleep", slept.append)
@@ -394,3 +405,12 @@ def test_animation_gif_html_and_formats(tmp_path):
     else:
         with pytest.raises(RuntimeError, match="needs ffmpeg"):
             anim.save(tmp_path / "race.mp4")
+
+
+def test_the_lr_panel_of_a_constant_rate_starts_at_zero_without_an_offset():
+    t = run(functions.rosenbrock, [-1.2, 1.0], "sgd", lr=1.778e-3, steps=20, progress=False)
+    fig = plot_trajectories("rosenbrock", t, panels=("lr",))
+    ax = fig.axes[-1]
+    fig.canvas.draw()
+    assert ax.get_ylim() == pytest.approx((0.0, 1.25 * 1.778e-3))
+    assert ax.yaxis.get_major_formatter().get_offset() == ""

@@ -248,6 +248,7 @@ def test_asking_for_a_missing_gpu_says_so():
     (dict(engine="optilab", scheduler="step"), ValueError, r"use engine='torch'"),
     (dict(optimizer="sgd", betas=(0.9, 0.9)), TypeError, r"SGD does not accept \['betas'\]"),
     (dict(scheduler=3), TypeError, r"scheduler must be a name \(step, .*got 3"),
+    (dict(steps=10 ** 8), ValueError, r"steps=100,000,000 would record about \d+\.\d GiB"),
     (dict(scheduler="step", scheduler_kwargs={"step_size": 0}), ValueError,
      r"scheduler_kwargs\['step_size'\] must be an integer >= 1, got 0"),
 ])

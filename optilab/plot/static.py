@@ -230,6 +230,9 @@ def evaluate_grid(f: FunctionLike, view: str | None = None, x_range: Any = None,
         raise TypeError("evaluate_grid needs a function")
     view = resolve_view(view, _dim(func, tf, y_range))
     default_n = {"curve": 400, "contour": 200, "surface": 60}[view]
+    _check_size("n", n, 1_000_000 if view == "curve" else 2_000,
+                lambda k: f"{k if view == 'curve' else k * k:,} samples of f, "
+                          f"{(k if view == 'curve' else 3 * k * k) * 8 / 2**20:,.0f} MiB")
     xs = _samples(x_range if x_range is not None else (tf.x_range if tf else (-5, 5)),
                   n or default_n)
     if view == "curve":
@@ -245,6 +248,17 @@ def evaluate_grid(f: FunctionLike, view: str | None = None, x_range: Any = None,
         return Grid(to_array(X), z, to_array(Y))
     X, Y = np.meshgrid(to_array(xs), to_array(ys))
     return Grid(X, evaluate(func, X, Y), Y)
+
+
+def _check_size(name: str, value: Any, limit: int, cost: Callable[[int], str]) -> None:
+    """A size argument: None, or a whole number from 2 up to ``limit`` (its cost named)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 2:
+        raise ValueError(f"{name} must be a whole number >= 2, got {value!r}")
+    if value > limit:
+        raise ValueError(f"{name}={value:,} would take {cost(int(value))}; the most is "
+                         f"{limit:,} ({cost(limit)})")
 
 
 def _samples(r: Any, n: int) -> Any:
@@ -655,7 +669,16 @@ class Scene:
             self.func, tf = _function(f)
         main_w, h = 6.0, 4.5
         width = main_w + (3.8 if panels else 0.0)
-        self.figure = PlotFigure(figsize=figsize or (width, h), dpi=dpi)
+        w_in, h_in = figsize or (width, h)
+        if not (isinstance(dpi, (int, float)) and 10 <= dpi <= 1000):
+            raise ValueError(f"dpi must be a number between 10 and 1000, got {dpi!r} "
+                             f"(80 on screen, 150-300 for print)")
+        pixels = w_in * dpi * h_in * dpi
+        if pixels > 40e6:
+            raise ValueError(f"a {w_in:g} x {h_in:g} in figure at dpi {dpi:g} would be "
+                             f"{pixels / 1e6:,.0f} megapixels ({pixels * 4 / 2**20:,.0f} MiB "
+                             f"per frame); keep it under 40 (lower dpi or figsize)")
+        self.figure = PlotFigure(figsize=(w_in, h_in), dpi=dpi)
         FigureCanvasAgg(self.figure)
         main_frac = main_w / width
         if isinstance(f, Grid):
@@ -688,6 +711,8 @@ class Scene:
             ax.set_ylabel("f" if name == "loss" else "learning rate", fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3)
+            if name == "lr":                          # 1.8e-3, never "1e-7 + 1.778e-3"
+                ax.ticklabel_format(axis="y", useOffset=False)
             self.panel_axes[name] = ax
         self.loss_log = loss_scale == "log" or (
             loss_scale == "auto" and tf is not None and tf.f_min is not None and tf.f_min >= 0)
@@ -793,6 +818,8 @@ class Scene:
                 y_lim = _padded(lo, hi, log, margin)
                 if name == "lr" and lo >= 0:          # learning rates are not negative
                     y_lim = (max(0.0, y_lim[0]), y_lim[1])
+                if name == "lr" and hi > 0 and hi - lo <= 1e-6 * hi:   # a constant rate:
+                    y_lim = (0.0, 1.25 * hi)          # from 0, not a 1e-12 window round it
             else:
                 y_lim = old[1] if old is not None else ((0.1, 10.0) if log else (0.0, 1.0))
             self._panel_limits[name] = ((0.0, x_hi), y_lim)
