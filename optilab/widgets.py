@@ -122,13 +122,23 @@ class _Picture:
         return self.renderer.png()
 
 
-def _message(trajectories: Mapping[str, Trajectory]) -> str:
-    """HTML lines: each run's summary, red for a divergence."""
+def _message(trajectories: Mapping[str, Trajectory],
+             shown: Mapping[str, int] | None = None) -> str:
+    """HTML lines: each run's summary (or, scrubbed back to step k, where it is at step k),
+    red for a divergence that has happened by then."""
     lines = []
-    for t in trajectories.values():
-        css = "optilab-diverged" if t.diverged else "optilab-ok"
-        color = "#b00000" if t.diverged else "#333333"
-        lines.append(f'<div class="{css}" style="color:{color}">{html.escape(t.summary())}</div>')
+    for label, t in trajectories.items():
+        k = len(t.points) - 1 if shown is None else shown[label] - 1
+        diverged = t.diverged and t.diverged_at is not None and t.diverged_at <= k
+        if k >= len(t.points) - 1 or diverged:
+            text = t.summary()
+        else:
+            point = ", ".join(f"{v:.4g}" for v in np.ravel(t.points[k]))
+            text = (f"{t.label} at step {k} of {len(t.points) - 1}: x = ({point}), "
+                    f"f = {t.values[k]:.4g}")
+        css = "optilab-diverged" if diverged else "optilab-ok"
+        color = "#b00000" if diverged else "#333333"
+        lines.append(f'<div class="{css}" style="color:{color}">{html.escape(text)}</div>')
     return "".join(lines)
 
 
@@ -413,7 +423,7 @@ class Race(widgets.VBox):
         k = int(self.controls["step"].value)
         shown = {label: min(k + 1, len(t.points)) for label, t in self.runs.items()}
         self.image.value = self._picture.draw(self.runs, shown)
-        self.message.value = _message(self.runs) + "".join(self.errors.values())
+        self.message.value = _message(self.runs, shown) + "".join(self.errors.values())
 
 
 def _lr_slider(lr: float, description: str) -> widgets.FloatLogSlider:

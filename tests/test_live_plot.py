@@ -397,6 +397,8 @@ def test_animation_gif_html_and_formats(tmp_path):
     html = anim.to_jshtml(embed_limit=0.4)
     assert len(html) < 0.4 * 1024 * 1024
     assert 2 <= html.count("data:image/png;base64") < 40       # sampled to fit
+    assert "http://" not in html and "https://" not in html     # works offline: no CDN
+    assert ".fa-play::before" in html                            # the buttons keep icons
     assert "<script" in anim._repr_html_()
     with pytest.raises(ValueError, match=".gif, .mp4 or .html"):
         save_animation(anim, tmp_path / "race.avi")

@@ -236,3 +236,20 @@ def test_a_race_shows_why_a_run_failed_next_to_the_others():
 def test_a_plain_function_needs_a_start():
     with pytest.raises(ValueError, match="give x0=..."):
         explore(lambda x: x ** 2, x_range=(-2, 2))
+
+
+def test_scrubbing_back_describes_the_step_shown():
+    r = race("rosenbrock", None, {"sgd": dict(lr=1e-3), "adam": dict(lr=0.05)}, steps=30)
+    r.controls["step"].value = 5
+    assert "sgd at step 5 of 30: x = (" in r.message.value
+    assert "adam at step 5 of 30" in r.message.value
+    r.controls["step"].value = 30
+    assert "at step 5" not in r.message.value
+
+
+def test_runs_differ_by_more_than_colour():
+    r = race("rosenbrock", None, {"sgd": dict(lr=1e-3), "adam": dict(lr=0.05)}, steps=10)
+    lines = [p.line for p in r._picture.scene.paths]
+    assert lines[0].get_linestyle() != lines[1].get_linestyle()
+    assert lines[0].get_marker() != lines[1].get_marker()
+    assert lines[0].get_linewidth() > lines[1].get_linewidth()    # the one below shows around

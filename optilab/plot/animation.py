@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path as FilePath
@@ -170,7 +171,7 @@ class Animation:
                 for i in indices:
                     self.draw(i)
                     writer.grab_frame()
-            return out.read_text()
+            return offline_player(out.read_text())
 
     def _repr_html_(self) -> str:
         return self.to_jshtml()
@@ -208,6 +209,24 @@ class Animation:
     def __repr__(self) -> str:
         labels = ", ".join(p.label for p in self.paths)
         return f"<Animation {self.scene.view}: {len(self)} frames of {labels}>"
+
+
+# matplotlib's player loads Font Awesome from a CDN for its button icons: offline (a saved
+# notebook, a slide without network) the buttons would be blank.  Plain Unicode symbols do.
+_ICONS = {"fa-minus": "\u2212", "fa-plus": "+", "fa-fast-backward": "\u23ee",
+          "fa-step-backward": "\u25c1", "fa-play": "\u25b6", "fa-pause": "\u23f8",
+          "fa-step-forward": "\u25b7", "fa-fast-forward": "\u23ed"}
+_ICON_CSS = "<style>\n.anim-buttons .fa { font-style: normal; }\n" + "".join(
+    f'.anim-buttons .{name}::before {{ content: "{glyph}"; }}\n'
+    for name, glyph in _ICONS.items()) + \
+    ".anim-buttons .fa-flip-horizontal { display: inline-block; transform: scaleX(-1); }\n" \
+    "</style>"
+
+
+def offline_player(page: str) -> str:
+    """matplotlib's HTML player with its remote stylesheet replaced by inline icons."""
+    return re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">',
+                  lambda m: _ICON_CSS, page)
 
 
 class _FrameHTMLWriter(HTMLWriter):

@@ -61,9 +61,13 @@ VIEWS = ("curve", "contour", "surface")
 PANELS = ("loss", "lr")
 _ALIASES = {"1d": "curve", "line": "curve", "2d": "contour", "map": "contour",
             "3d": "surface"}
-#: Colours of successive paths (matplotlib's tab10, red first as in the course's plots).
-COLORS = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
-          "#17becf", "#bcbd22", "#7f7f7f")
+#: Colours of successive paths: Okabe & Ito's colour-blind-safe palette, a red first as in
+#: the course's plots.  Each path also gets its own line style and marker (STYLES), so two
+#: runs differ by more than colour.
+COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
+          "#F0E442")
+STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), "v"),
+          ((0, (1, 1)), "P"))
 CLIP_COLOR = "#000000"
 BOUND = 1e6                       # as optilab.optim.run: a coordinate beyond it has diverged
 FunctionLike = TestFunction | str | Callable[..., Any]
@@ -533,13 +537,17 @@ class PathArtists:
     """
 
     def __init__(self, ax: Axes, view: str, limits: tuple[Range, Range, Range | None],
-                 label: str, color: str, animated: bool = False) -> None:
+                 label: str, color: str, animated: bool = False, index: int = 0) -> None:
         self.ax, self.view, self.limits, self.label, self.color = ax, view, limits, label, color
         three_d = view == "surface"
-        kw = dict(animated=animated, zorder=5)
+        # later paths are drawn thinner and on top, so a path hidden under another one
+        # still shows as the wider line around it
+        kw = dict(animated=animated, zorder=5 + 0.01 * index)
         args: tuple[Any, ...] = ([], [], []) if three_d else ([], [])
-        self.line = ax.plot(*args, "-o", color=color, lw=1.5, ms=3.5, mec="k", mew=0.3,
-                            label=label, **kw)[0]
+        style, marker = STYLES[index % len(STYLES)]
+        self.line = ax.plot(*args, linestyle=style, marker=marker, color=color,
+                            lw=max(1.0, 2.4 - 0.45 * index), ms=max(3.0, 4.5 - 0.5 * index),
+                            mec="k", mew=0.3, label=label, **kw)[0]
         self.start = ax.plot(*args, "o", ms=9, mfc="white", mec=color, mew=2,
                              label="_start", **kw)[0]
         self.end = ax.plot(*args, "o", ms=9, mfc=color, mec="k", mew=1,
@@ -619,7 +627,8 @@ def draw_trajectories(ax: Axes, trajectories: Any, view: str,
     colors = list(colors or COLORS)
     drawn = []
     for i, path in enumerate(paths):
-        artists = PathArtists(ax, view, limits, path.label, colors[i % len(colors)], animated)
+        artists = PathArtists(ax, view, limits, path.label, colors[i % len(colors)], animated,
+                              index=i)
         artists.set_data(path.points, path.values, path.lrs, path.diverged_at)
         drawn.append(artists)
     if legend or (legend is None and len(paths) > 1):
@@ -728,9 +737,11 @@ class Scene:
     def add_path(self, label: str, color: str | None = None) -> PathArtists:
         """New (empty) artists for a path called ``label``."""
         color = color or self.colors[len(self.paths) % len(self.colors)]
-        artists = PathArtists(self.ax, self.view, self.limits, label, color, self.animated)
+        artists = PathArtists(self.ax, self.view, self.limits, label, color, self.animated,
+                              index=len(self.paths))
+        style = STYLES[(len(self.paths)) % len(STYLES)][0]
         for name, ax in self.panel_axes.items():
-            artists.panel_lines[name] = ax.plot([], [], color=color, lw=1.3,
+            artists.panel_lines[name] = ax.plot([], [], color=color, lw=1.3, linestyle=style,
                                                 animated=self.animated)[0]
         self.paths.append(artists)
         return artists
