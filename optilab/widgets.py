@@ -42,6 +42,7 @@ WITH_GAMMA = {"step": "gamma", "multistep": "gamma", "exponential": "gamma",
 WITH_MOMENTUM = ("sgd", "rmsprop")
 WITH_BETAS = ("adam", "adamw")
 LR_RANGE = (-5.0, 1.5)                      # log10 of the learning-rate slider's ends
+CSS_PX_PER_INCH, PIXEL_DENSITY = 96, 2      # how big the picture shows, how finely drawn
 
 
 def _function(f: Any, x_range: Any, y_range: Any) -> functions.TestFunction:
@@ -76,7 +77,13 @@ class _Picture:
     def __init__(self, tf: functions.TestFunction, view: str, panels: Sequence[str],
                  interactive: bool = False) -> None:
         self.key = (view, tuple(panels))
-        self.scene = Scene(tf, view, panels=panels, animated=not interactive, dpi=72)
+        # shown at 96 CSS px per inch (7 pt tick labels are 9 px on screen) and drawn at
+        # twice that, so the picture stays sharp on high-density screens; ipympl's canvas
+        # handles the density itself
+        dpi = 72 if interactive else CSS_PX_PER_INCH * PIXEL_DENSITY
+        self.scene = Scene(tf, view, panels=panels, animated=not interactive, dpi=dpi)
+        pixels = self.scene.figure.canvas.get_width_height()[0]
+        self.css_width = f"{pixels / (dpi / CSS_PX_PER_INCH):g}px"
         self.renderer = Renderer(self.scene)
         self.artists: dict[str, Any] = {}
         self.canvas = None
@@ -327,6 +334,7 @@ class Explorer(widgets.VBox):
         key = (self.controls["view"].value, self.panels)
         if self._picture is None or self._picture.key != key:
             self._picture = _Picture(self.function, *key, interactive=self.interactive)
+            self.image.layout.width = self._picture.css_width
             if self.interactive:
                 self._picture.canvas.mpl_connect("button_press_event", self._clicked)
                 self.children = (self.children[0], self._picture.canvas, self.message)
@@ -420,6 +428,7 @@ class Race(widgets.VBox):
         key = (self.controls["view"].value, self.panels)
         if self._picture is None or self._picture.key != key:
             self._picture = _Picture(self.function, *key)
+            self.image.layout.width = self._picture.css_width
         k = int(self.controls["step"].value)
         shown = {label: min(k + 1, len(t.points)) for label, t in self.runs.items()}
         self.image.value = self._picture.draw(self.runs, shown)

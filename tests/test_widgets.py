@@ -253,3 +253,15 @@ def test_runs_differ_by_more_than_colour():
     assert lines[0].get_linestyle() != lines[1].get_linestyle()
     assert lines[0].get_marker() != lines[1].get_marker()
     assert lines[0].get_linewidth() > lines[1].get_linewidth()    # the one below shows around
+
+
+def test_the_picture_is_drawn_at_twice_the_size_it_is_shown():
+    import io
+
+    from PIL import Image
+
+    ex = explore("rosenbrock", lr=1e-3, steps=10, interactive=False)
+    width, height = Image.open(io.BytesIO(ex.image.value)).size
+    shown = float(ex.image.layout.width.removesuffix("px"))
+    assert width == 2 * shown and ex.image.layout.max_width == "100%"
+    assert shown >= 900                     # 96 px per inch: 7 pt labels are 9 px on screen
