@@ -289,10 +289,8 @@ class LivePlot:
 
     def _path(self, label: str) -> Path:
         d = self._data[label]
-        dim = 1 if self.view == "curve" else 2
-        points = np.array(d["points"], dtype=float).reshape(-1, dim)
-        return Path(label, points, np.array(d["values"], dtype=float),
-                    np.array(d["lrs"], dtype=float), self._diverged[label])
+        return Path(label, d["points"].array, d["values"].array, d["lrs"].array,
+                    self._diverged[label])
 
     def add_point(self, x: Any, value: Any = None, *, label: str | None = None,
                   lr: Any = None) -> None:
@@ -328,8 +326,8 @@ class LivePlot:
             name = self._ensure_path(label if label is not None else path.label)
             d = self._data[name]
             d["points"].extend(path.points)
-            d["values"].extend(path.values.tolist())
-            d["lrs"].extend(path.lrs.tolist())
+            d["values"].extend(path.values)
+            d["lrs"].extend(path.lrs)
             if self._diverged[name] is None and path.diverged_at is not None:
                 self._diverged[name] = len(d["points"]) - len(path.points) + path.diverged_at
             self._redraw_path(name)
@@ -361,8 +359,8 @@ class LivePlot:
                         d = self._data[name]
                         new = slice(shown[p.label], upto)
                         d["points"].extend(p.points[new])
-                        d["values"].extend(p.values[new].tolist())
-                        d["lrs"].extend(p.lrs[new].tolist())
+                        d["values"].extend(p.values[new])
+                        d["lrs"].extend(p.lrs[new])
                         if (p.diverged_at is not None and p.diverged_at < upto
                                 and self._diverged[name] is None):
                             self._diverged[name] = len(d["points"]) - upto + p.diverged_at
@@ -413,7 +411,8 @@ class LivePlot:
     def _ensure_path(self, label: str | None) -> str:
         name = "path" if label is None else str(label)
         if name not in self._data:
-            self._data[name] = {"points": [], "values": [], "lrs": []}
+            self._data[name] = {"points": _Column(self.scene.dim), "values": _Column(),
+                                "lrs": _Column()}
             self._diverged[name] = None
             self._artists[name] = self.scene.add_path(name)
             if label is not None or len(self._data) > 1:
@@ -438,6 +437,39 @@ class LivePlot:
             if wait > 0:
                 time.sleep(wait)
         self._last = time.perf_counter()
+
+
+class _Column:
+    """A growing float array (its buffer doubles when full): appending a point costs O(1),
+    and ``array`` is the data so far without a copy -- so point 5,000 of a live plot
+    costs what point 100 does."""
+
+    def __init__(self, width: int | None = None) -> None:
+        self._row = () if width is None else (width,)
+        self._buf = np.empty((64, *self._row))
+        self._n = 0
+
+    def extend(self, rows: Any) -> None:
+        rows = np.asarray(rows, dtype=float).reshape((-1, *self._row))
+        if self._n + len(rows) > len(self._buf):
+            grown = np.empty((max(2 * len(self._buf), self._n + len(rows)), *self._row))
+            grown[:self._n] = self._buf[:self._n]
+            self._buf = grown
+        self._buf[self._n:self._n + len(rows)] = rows
+        self._n += len(rows)
+
+    def append(self, row: Any) -> None:
+        self.extend([row])
+
+    @property
+    def array(self) -> np.ndarray:
+        return self._buf[:self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.array[i]
 
 
 def _sample_steps(last: int, frames: int) -> list[int]:

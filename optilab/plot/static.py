@@ -69,6 +69,7 @@ COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#00
 STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), "v"),
           ((0, (1, 1)), "P"))
 CLIP_COLOR = "#000000"
+MARKERS = 200                     # at most about this many point markers per path
 BOUND = 1e6                       # as optilab.optim.run: a coordinate beyond it has diverged
 FunctionLike = TestFunction | str | Callable[..., Any]
 Range = tuple[float, float]
@@ -587,6 +588,12 @@ class PathArtists:
         limits = [r for r in self.limits if r is not None][:coords.shape[1]]
         shown, outside = clip_to_frame(coords, limits)
         _set(self.line, shown)
+        # a marker on each of thousands of points costs more than the rest of the frame:
+        # past MARKERS points, mark every k-th (and the newest ones, where the path moves)
+        k = max(1, len(shown) // MARKERS)
+        self.line.set_markevery(None if k == 1 else
+                                np.r_[0:max(len(shown) - 20, 0):k, max(len(shown) - 20, 0):
+                                      len(shown)])
         _set(self.start, shown[:1])
         _set(self.end, shown[-1:])
         _set(self.clipped, shown[outside])
