@@ -255,6 +255,10 @@ def test_an_unknown_method_lists_the_valid_ones_and_suggests_the_closest():
     (dict(method="gd", x0=np.zeros(10)), "2n = 72"),
     (dict(method="lbfgs", steps=0), "steps must be an integer >= 1"),
     (dict(method="sgd", lr=-0.1), "lr must be a positive number"),
+    (dict(method="lbfgs", history_size=0), "history_size must be an integer >= 1, got 0"),
+    (dict(method="lbfgs", max_eval=0), "max_eval must be an integer >= 1"),
+    (dict(method="gd", seed=-1), "seed must be a whole number >= 0"),
+    (dict(method="gd", distances=np.zeros((3, 3))), "all the distances are 0"),
 ])
 def test_bad_settings_say_what_to_do(kwargs, match):
     with pytest.raises(ValueError, match=match):

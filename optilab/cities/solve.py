@@ -147,6 +147,10 @@ def solve(method: str = "lbfgs", engine: str | None = None, steps: int | None = 
     scale = float(np.linalg.norm(d_km))
     D = d_km / scale
     n = len(D)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                             or seed < 0):
+        raise ValueError(f"seed must be a whole number >= 0 (or None for a fresh random start), "
+                         f"got {seed!r}")
     start = random_start(n, seed) if x0 is None else np.asarray(x0, dtype=np.float64)
     if start.size != 2 * n:
         raise ValueError(f"x0 must hold 2n = {2 * n} numbers (n = {n} cities, a flat map or "
@@ -165,6 +169,12 @@ def solve(method: str = "lbfgs", engine: str | None = None, steps: int | None = 
         raise ValueError(f"method {method!r} does not take {unknown}; its options are: "
                          f"{', '.join(allowed) or 'none'}")
     extra = {**allowed, **options}
+    for key in ("history_size", "max_eval", "max_iter"):
+        if key in options:
+            value = options[key]
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{key} must be an integer >= 1, got {value!r} (its default "
+                                 f"for {method!r} is {allowed.get(key, 'unset')})")
     if fused and engine != "optilab":
         raise ValueError("fused=True makes our engine differentiate stress(); it needs "
                          "engine='optilab' (torch differentiates criterion)")
