@@ -4,7 +4,8 @@ One JupyterLab server and one browser serve both tests:
 * the course's live-plot loop (with the dead ``%matplotlib notebook`` still on top) shows a
   picture that is replaced at every point;
 * the explorer's learning-rate slider, moved with the keyboard, changes the picture and a
-  too-large learning rate shows the divergence message.
+  too-large learning rate shows the divergence message; the picture is drawn at twice the
+  size it is shown; switching the optimizer twice leaves only the current run drawn.
 Every wait is bounded; the server is always stopped.  Under CI (CI=true) a missing browser
 is a failure, not a skip.
 """
@@ -32,10 +33,10 @@ init_2dplot(torch.linspace(-8, 8, 200), function_2d, 0.05)
 for i in range(15):
     opt.zero_grad(); f = function_2d(x); f.backward(); add_point_2d(x, f); opt.step()
 print("done")""",
-    "explorer.ipynb": """\
+    "explorer.ipynb": ["""\
 from optilab.widgets import explore
 ex = explore("rosenbrock", optimizer="sgd", lr=1e-3, steps=50)
-ex""",
+ex""", "print('drawn:', [p.label for p in ex._picture.scene.paths])"],
 }
 STARTED = r"""() => /\[(\*|\d+)\]/.test(
   document.querySelector('.jp-Cell .jp-InputPrompt').textContent)"""
@@ -74,7 +75,8 @@ def lab(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("notebooks")
     for name, source in NOTEBOOKS.items():
-        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        sources = source if isinstance(source, list) else [source]
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nbformat.write(nb, root / name)
@@ -137,4 +139,17 @@ def test_the_learning_rate_slider_changes_the_picture_and_shows_divergence(lab):
     assert picture.get_attribute("src") != first, "the picture did not change"
     message = page.locator(".optilab-diverged").inner_text()
     assert "diverged at step" in message and "lr <" in message
+    sharp = "() => { const i = document.querySelector('.optilab-picture'); " \
+            "return i.naturalWidth / i.clientWidth; }"
+    assert page.evaluate(sharp) >= 1.9, "the picture is drawn below the screen's density"
+    dropdown = page.locator(".optilab-optimizer select")
+    for name in ("adam", "rmsprop"):                 # switch twice: only the last run stays
+        dropdown.select_option(name)
+        page.wait_for_function(f"() => document.querySelector('.optilab-ok, .optilab-diverged')"
+                               f".textContent.startsWith('{name}')", timeout=60_000)
+    assert page.locator(".optilab-ok, .optilab-diverged").count() == 1
+    page.locator(".jp-Cell .jp-InputArea-editor").nth(1).click()   # ask the kernel what is drawn
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_selector(".jp-OutputArea-output pre:has-text(\"drawn: ['rmsprop']\")",
+                           timeout=60_000)
     page.close()
