@@ -390,6 +390,41 @@ def _add_stability_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray) -
     eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
     trajectory.lambda_min, trajectory.lambda_max = float(eigenvalues[0]), float(eigenvalues[-1])
     trajectory.stability_limit = stability_limit(trajectory.lambda_max, state.momentum())
+    with np.errstate(all="ignore"):                  # a quadratic: the same Hessian at x1
+        try:
+            h1 = np.atleast_2d(state.hessian(trajectory.points[1].reshape(x0.shape)))
+            trajectory.quadratic = bool(np.allclose(h1, hessian, rtol=1e-9, atol=0.0))
+        except (ArithmeticError, ValueError, RuntimeError, NotImplementedError, IndexError):
+            pass
+    _add_path_limit(trajectory, state, x0)
+
+
+def _add_path_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray,
+                    samples: int = 16) -> None:
+    """The tightest local limit 2 (1 + m) / lambda_max(x_k) over up to ``samples`` points
+    the run visited while it still went downhill (f_k <= f_0) before it diverged: the limit
+    at x0 alone is not the run's, and the points of the blow-up itself say nothing."""
+    last = trajectory.diverged_at if trajectory.diverged_at is not None else trajectory.steps
+    sane = [k for k in range(max(last, 1)) if trajectory.values[k] <= trajectory.values[0]]
+    steps = sorted({sane[int(i)] for i in np.linspace(0, len(sane) - 1, samples)})
+    best: tuple[float, int] | None = None
+    for k in steps[1:]:                                   # x0's limit is already known
+        point = trajectory.points[k]
+        if not np.all(np.isfinite(point)):
+            continue
+        with np.errstate(all="ignore"):
+            try:
+                h = np.atleast_2d(state.hessian(point.reshape(x0.shape)))
+            except (ArithmeticError, ValueError, RuntimeError, NotImplementedError):
+                continue
+        if not np.all(np.isfinite(h)):
+            continue
+        limit = stability_limit(float(np.linalg.eigvalsh((h + h.T) / 2)[-1]), state.momentum())
+        if limit is not None and (best is None or limit < best[0]):
+            best = (limit, k)
+    if best is not None and trajectory.stability_limit is not None \
+            and best[0] < trajectory.stability_limit:
+        trajectory.path_limit, trajectory.path_limit_step = best
 
 
 # ----------------------------------------------------------------------------- checks

@@ -32,7 +32,9 @@ class Trajectory:
     started at which each point was evaluated.  ``stability_limit`` is, for gradient
     descent, the largest stable learning rate at the start, 2 (1 + momentum) /
     lambda_max(Hessian(x0)), computed when gradient descent diverges (with ``lambda_max``
-    and ``lambda_min``, the Hessian's extreme eigenvalues).
+    and ``lambda_min``, the Hessian's extreme eigenvalues).  That limit is local: it holds
+    near x0 and is guaranteed only near a minimum; ``path_limit`` is the smallest such
+    limit met at the points the run visited before it diverged (at step ``path_limit_step``).
     """
 
     points: np.ndarray
@@ -48,6 +50,9 @@ class Trajectory:
     stability_limit: float | None = None
     lambda_max: float | None = None
     lambda_min: float | None = None
+    path_limit: float | None = None
+    path_limit_step: int | None = None
+    quadratic: bool = False        # the same Hessian at x0 and x1: the limit is exact
 
     @property
     def steps(self) -> int:
@@ -101,15 +106,28 @@ class Trajectory:
             rule = "2 / lambda_max" if not momentum else f"2 (1 + {momentum:g}) / lambda_max"
             return (f" Gradient descent is stable near the start only if lr < {rule} = "
                     f"{limit:.3g} (lambda_max = {self.lambda_max:.3g}, the largest Hessian "
-                    f"eigenvalue at x0); lr = {lr:g} is {lr / limit:.3g} times that. "
-                    f"Try lr < {limit:.2g}.")
+                    f"eigenvalue at x0); lr = {lr:g} is {lr / limit:.3g} times that."
+                    + (f" f has the same Hessian at x1 (a quadratic): the limit holds "
+                       f"everywhere, so try lr < {limit:.2g}." if self.quadratic else
+                       " This limit is local: a run above it may still converge once it "
+                       "leaves that region." + self._path_hint(lr)))
         if self.lambda_min is not None and self.lambda_min < 0:
             return (f" lr = {lr:g} is below the stability limit {limit:.3g} at the start, but f "
                     f"curves downwards along some direction there (smallest Hessian eigenvalue "
                     f"{self.lambda_min:.3g} < 0): gradient descent slides down that way, and f "
                     f"may be unbounded below: no learning rate prevents that.")
         return (f" lr = {lr:g} is below the stability limit {limit:.3g} at the start; the "
-                f"curvature grew along the path. Try a smaller learning rate.")
+                f"curvature grew along the path." + self._path_hint(lr))
+
+    def _path_hint(self, lr: float) -> str:
+        """The tightest local limit among the points this run visited."""
+        if self.path_limit is None or self.path_limit_step is None:
+            return " Try a smaller learning rate."
+        return (f" The tightest point this run met was at step {self.path_limit_step}, where "
+                f"the local limit is {self.path_limit:.3g} (lr is {lr / self.path_limit:.3g} "
+                f"times that). Try a smaller learning rate: below {self.path_limit:.2g}, every "
+                f"point this run visited is locally stable (a smaller lr takes another path, "
+                f"so check the new run).")
 
     def __repr__(self) -> str:
         where = f", diverged_at={self.diverged_at}" if self.diverged else ""

@@ -307,3 +307,14 @@ def test_kinks_and_noise_raise_no_false_alarm():
         run(lambda x, y: x.abs() + y ** 2, [0.0, 1.0], "sgd", lr=0.1, steps=3, progress=False)
         run(lambda p: (p ** 2).sum() + 0.1 * torch.randn(()), [1.0, 2.0], "sgd", lr=0.1,
             steps=3, progress=False)
+
+
+def test_the_divergence_summary_says_the_limit_is_local_unless_f_is_quadratic():
+    from optilab.functions import rosenbrock
+
+    curved = run(rosenbrock, [-1.2, 1.0], "sgd", lr=7e-3, steps=100, progress=False)
+    assert "This limit is local" in curved.summary() and "Try lr <" not in curved.summary()
+    assert run(rosenbrock, [-1.2, 1.0], "sgd", lr=6e-3, steps=1000, progress=False).status \
+        != "diverged"                            # 4.5 times the limit at x0, and it converges
+    bowl = run(lambda x: x ** 2, 1.0, "sgd", lr=1.5, progress=False)
+    assert bowl.quadratic and "the limit holds everywhere, so try lr < 1" in bowl.summary()
