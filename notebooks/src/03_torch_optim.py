@@ -116,7 +116,7 @@ q1.check(descend)
 #
 # $$x_{k+1} = x_k - \eta \sum_{j \le k} \nabla f(x_j),$$
 #
-# which is exactly SGD with momentum $\beta = 1$ (section 2): a heavy ball with no friction.
+# which is exactly SGD with momentum $\beta = 1$ (section 3): a heavy ball with no friction.
 # It even looks faster at first, but it never forgets a gradient, so it never settles.
 # `optilab.optim.run` (the same torch loop, recorded as a `Trajectory`) shows it:
 
@@ -260,14 +260,18 @@ print("Adam's first step :", first, "  torch.optim agrees:", recorded.points[1])
 # * **SGD with momentum**: the heavy ball of section 3;
 # * **Adagrad**: divides by the root of the *sum* of all past $g^2$, so each coordinate's
 #   step shrinks for good as it accumulates gradient;
-# * **RMSprop**: divides by the root of a *running average* of $g^2$ (Adam without $m$ and
-#   without bias correction);
+# * **RMSprop**: divides by the root of a *running average* of $g^2$, with its own
+#   $\alpha = 0.99$ (Adam's $\beta_2$ is 0.999); it keeps no running mean of $g$ and does no
+#   bias correction;
 # * **Adadelta**: like RMSprop, and also scales the step by a running average of past steps,
 #   so the step gets the units of $x$ by itself (torch's `lr` is only an extra factor,
 #   1.0 by default);
 # * **L-BFGS**: a quasi-Newton method. It builds an approximation of the inverse Hessian from
-#   the last few gradients and searches along that direction, so one `step()` calls $f$
-#   several times. That is why it needs a *closure*, a function that re-evaluates the loss:
+#   the differences of past points and gradients (a memory of `history_size=100` pairs by
+#   default). One `step()` runs up to `max_iter=20` inner quasi-Newton iterations, calling
+#   $f$ up to `max_eval=25` times; by default it takes those steps with a fixed length (no
+#   line search), and `line_search_fn="strong_wolfe"` adds one. That is why it needs a
+#   *closure*, a function that re-evaluates the loss:
 #
 # ```python
 # def closure():
@@ -305,9 +309,13 @@ for trajectory in runs.values():
 
 # %% [markdown]
 # The same race as an animation (a few frames, sampled evenly along the runs). Momentum
-# gathers speed along the floor of the valley. Adam and RMSprop slow down once they are in
-# it: the gradient across the valley flips sign from step to step, so the running average
-# $m$ is small while $v$ stays large. L-BFGS takes a few long, well-aimed steps.
+# gathers speed along the floor of the valley. Adam and RMSprop slow down once they are in it,
+# for the same reason: their $v$, a running average of $g^2$, has a long memory (about
+# $1/(1-\beta_2) = 1000$ steps for Adam, $1/(1-\alpha) = 100$ for RMSprop), so it still holds
+# the large gradients met on the way down the wall while the gradient along the floor is
+# small. A step is then a fraction of the learning rate: after step 150 of this race,
+# RMSprop's $|g|/\sqrt{v}$ is about 0.2 to 0.4, and Adam's $|m|/\sqrt{v}$ about 0.1 to 0.2.
+# L-BFGS takes a few long, well-aimed steps.
 
 # %%
 animate(functions.rosenbrock, {k: runs[k] for k in ("SGD + momentum", "Adam", "RMSprop",

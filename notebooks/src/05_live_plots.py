@@ -187,7 +187,9 @@ print(blown.summary())
 #
 # $$\eta < \frac{2}{\lambda_{max}}.$$
 #
-# A quadratic is its own model, so there the limit holds everywhere.
+# (At exactly $\eta = 2/\lambda_{max}$ that component flips sign forever without shrinking.)
+# A quadratic is its own model, so there the limit holds everywhere; elsewhere it is a
+# local condition, guaranteed only near a minimum.
 
 # %%
 q1

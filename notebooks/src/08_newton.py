@@ -193,9 +193,10 @@ def saddle(p):
 print(newton_method(saddle, np.array([1.5, 0.1]), 1))
 
 # %% [markdown]
-# Remedies make the model convex where $f$ is not: add $\mu I$ to $H$ (Levenberg-Marquardt), or
-# use a positive-definite approximation built from gradients (quasi-Newton methods, such as
-# BFGS and `torch.optim.LBFGS`).
+# Remedies make the model convex where $f$ is not: add $\mu I$ to $H$ (damped, or
+# regularised, Newton; Levenberg-Marquardt is the same damping applied to the Gauss-Newton
+# matrix $J^T J$ of a least-squares problem), or use a positive-definite approximation built
+# from gradients (quasi-Newton methods, such as BFGS and `torch.optim.LBFGS`).
 #
 # ## 5. Hessian-vector products
 #

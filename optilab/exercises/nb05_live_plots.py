@@ -57,8 +57,9 @@ def _check_q1(lr_max: Any) -> str:
                                "largest eigenvalue of the whole Hessian."),
         "one_over_L": (1 / lam_max, "1/lambda_max is the rate that reaches the minimum in one "
                        "step along the steepest direction, not the largest stable one: "
-                       "there a step multiplies the error by 1 - lr lambda_max, bounded "
-                       "while lr <= 2 / lambda_max."),
+                       "there a step multiplies the error by 1 - lr lambda_max, which "
+                       "shrinks it while lr < 2 / lambda_max (at exactly 2 / lambda_max it "
+                       "flips sign forever without shrinking)."),
         "flat_direction": (2 / lam_min, "2/lambda_min uses the flattest direction; the "
                            "steepest one (the largest eigenvalue) breaks first."),
         "coefficients_not_curvature": (2 / coefficients, "the Hessian holds second "
