@@ -264,7 +264,10 @@ print(onecycle.summary())
 # All the schedules above are fixed in advance. `ReduceLROnPlateau(optimizer, factor,
 # patience)` reacts to the run instead: it is stepped with the loss, `scheduler.step(loss)`,
 # remembers the best loss so far, and multiplies the rate by `factor` when the loss has not
-# beaten that best for more than `patience` steps in a row.
+# beaten that best for more than `patience` steps in a row. "Beaten" means below
+# best $\times (1 - \text{threshold})$, with `threshold=1e-4` in its default relative mode; after
+# a reduction it waits `cooldown` steps (default 0) before counting again, and never goes
+# below `min_lr` (default 0).
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 2.5))

@@ -83,8 +83,15 @@ print("shape", d_km.shape, "| symmetric:", np.allclose(d_km, d_km.T),
 # normalised map times $\|D\|_F$.
 #
 # **Which map?** Moving, rotating or mirroring a map changes no distance:
-# $f(XQ + \mathbf 1 t^\top) = f(X)$ for every orthogonal $Q$ and every shift $t$. The solution
-# is a map "up to a rigid motion"; to compare it with the real one we will turn it north up.
+# $f(XQ + \mathbf 1 t^\top) = f(X)$ for every orthogonal $Q$ and every shift $t$. These are the
+# isometries of the plane (a mirror image is one, but not a rigid motion: it cannot be done by
+# moving the map without lifting it). For exact Euclidean distances a theorem says the points
+# are fixed up to an isometry; ours are distances along the curved Earth, which no flat map
+# matches exactly, so here it is an observation about the runs, not a theorem. To compare a
+# map with the real one we will turn it (or mirror it) north up.
+#
+# This criterion, the squared error of squared distances, is called *S-stress* (Takane,
+# Young and de Leeuw); Kruskal's stress compares the distances themselves.
 #
 # In code, `X[:, None, :] - X[None, :, :]` is the $(n, n, 2)$ array of all differences
 # $x_i - x_j$; summing over all pairs $(i, j)$ counts each pair twice (and $i = j$ adds 0).
@@ -129,8 +136,10 @@ print("gradients of the two engines agree:", np.allclose(g_ours, X_torch.grad.nu
 # %% [markdown]
 # ### The gradient by hand
 #
-# With the residuals $r_{ij} = \|x_i - x_j\|^2 - d_{ij}^2$, the point $x_i$ appears in the pairs
-# $(i, j)$ and $(j, i)$; differentiating $r_{ij}^2$ gives $2 r_{ij} \cdot 2 (x_i - x_j)$, hence
+# With the residuals $r_{ij} = \|x_i - x_j\|^2 - d_{ij}^2$ (symmetric: $r_{ij} = r_{ji}$), write
+# $f = \frac12 \sum_{i \ne j} r_{ij}^2$ over ordered pairs. The point $x_i$ enters the terms
+# $(i, j)$ and $(j, i)$, which are equal, so the $\frac12$ cancels their count; differentiating
+# $r_{ij}^2$ in $x_i$ gives $2 r_{ij} \cdot 2 (x_i - x_j)$, hence
 #
 # $$\nabla_{x_i} f = 4 \sum_j r_{ij}\, (x_i - x_j).$$
 

@@ -54,8 +54,10 @@ def fit_line(x, y, lr, steps):
 q1.check(fit_line)
 
 # %% [markdown]
-# A quadratic loss has a formula for its minimum (the *normal equations*; `np.polyfit` solves
-# them). Gradient descent gets there too:
+# A quadratic loss has a formula for its minimum: the *normal equations* $A^\top A w = A^\top y$.
+# `np.polyfit` finds the same minimum with a least-squares solver (an SVD of $A$, through
+# `np.linalg.lstsq`), precisely to avoid forming $A^\top A$, whose condition number is the
+# square of $A$'s. Gradient descent gets there too:
 
 # %%
 fit = q1.use(fit_line)
@@ -182,16 +184,19 @@ right.legend()
 plt.show()
 
 # %% [markdown]
-# Gradient descent has settled the steep directions and crawls along the flat ones. Adam, which
-# divides each coordinate's step by the size of its recent gradients, is far less sensitive to
-# the conditioning; its steps do not shrink with the gradient, though, which causes the spikes
-# near the optimum. (Raise the degree to 9 and the condition number passes a million.)
+# Gradient descent has settled the steep directions and crawls along the flat ones. Adam
+# divides each coordinate's step by the size of its recent gradients: a diagonal
+# preconditioner, which undoes badly scaled columns (features of very different sizes) but not
+# correlated ones, whose steep and flat directions are not along the axes. Its steps do not
+# shrink with the gradient, though, which causes the spikes near the optimum. (Raise the
+# degree to 9 and the condition number passes a million.)
 #
 # ## 4. A tanh network
 #
 # A network with one hidden layer computes $\hat y = W_2 \tanh(W_1 x + b_1) + b_2$. Unlike a
 # polynomial it is *not* linear in its parameters, so its loss is no bowl: there is no formula
-# for the minimum, and descent is the only way. How many numbers does it learn?
+# for the minimum, and an iterative method is needed (gradient descent here; second-order and
+# quasi-Newton methods work too). How many numbers does it learn?
 
 # %%
 q3
@@ -222,7 +227,9 @@ q4.check(mlp_forward)
 
 # %% [markdown]
 # Train it on the same thirty points: eight hidden units, parameters as plain Tensors (random
-# weights: with zeros, every hidden unit would stay the same), Adam.
+# weights: with all weights zero, tanh(0) = 0 and its slope 1 leave every weight's gradient
+# at 0, so only the output bias $b_2$ would learn; with equal non-zero weights, every hidden
+# unit would get the same gradient and stay the same), Adam.
 
 # %%
 forward = q4.use(mlp_forward)

@@ -21,7 +21,8 @@ order one and the same learning rates work whatever the unit. With
 Because :math:`r_{ii} = 0` and :math:`r_{ij} = r_{ji}`, the sum over :math:`i<j` is half the sum
 over all :math:`(i, j)`, which is how :func:`criterion` computes it (with broadcasting, no loop).
 :math:`f` does not change when the map is moved, rotated or mirrored, so a solution is a map
-"up to a rigid motion"; and the Earth is curved, so even the best flat map keeps :math:`f > 0`.
+"up to an isometry" (a shift, a rotation, maybe a mirror); and the Earth is curved, so even the
+best flat map keeps :math:`f > 0`.
 
 :func:`criterion` is written once, with operators that numpy arrays, ``torch.Tensor`` and
 :class:`optilab.autograd.Tensor` all understand, so either engine can differentiate it.

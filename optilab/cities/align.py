@@ -72,7 +72,8 @@ def _map_array(X: Any) -> tuple[np.ndarray, float | None]:
 
 @dataclass(frozen=True)
 class Alignment:
-    r"""A rigid motion (and the km scale) taking a solution onto the map's frame.
+    r"""An isometry (a shift and a rotation, maybe with a mirror) and the km scale taking a
+    solution onto the map's frame.
 
     ``alignment(Y) = (s Y - c) Q + t`` for a normalised map Y (n, 2) or a batch of them
     (k, n, 2) or flat ones (k, 2n): ``s`` the scale to km, ``c`` the solution's centroid in

@@ -301,7 +301,7 @@ def animate_map(trajectory: Trajectory, *, frames: int = 60, fps: float = 12,
                 hold: float = 2.0, cities: Cities | None = None, dpi: float = 72) -> Any:
     """The cities flying into place: an :class:`optilab.plot.Animation` of a run's iterates.
 
-    Every iterate is moved by the one rigid motion that aligns the *final* map north up
+    Every iterate is moved by the one isometry that aligns the *final* map north up
     (see :func:`optilab.cities.fit_alignment`), so the last frame is the map and the
     earlier ones show how the run got there; the true positions are drawn in grey.
     Frames are spread evenly over the steps on a log scale (the start moves fastest).

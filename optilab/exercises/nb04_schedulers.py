@@ -357,7 +357,8 @@ q6 = Exercise(
 lowered for the first time? Set `first_drop` to that k.""",
     answers="first_drop",
     check=_check_q6,
-    hints=["A loss is 'bad' when it does not beat the best loss seen so far.",
+    hints=["A loss is 'bad' when it does not beat the best loss seen so far (by torch's "
+           "default, beating means going below best * (1 - 1e-4): threshold=1e-4, mode 'rel').",
            "patience = 2: two bad losses in a row are tolerated; the next one lowers the rate."],
     solution="""
 first_drop = 5

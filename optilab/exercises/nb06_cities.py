@@ -1,6 +1,6 @@
 r"""Exercises of notebook 6, "The city map".
 
-* ``q1`` the stress criterion :math:`f(X) = \sum_{i<j} (\|x_i - x_j\|^2 - d_{ij}^2)^2`;
+* ``q1`` the S-stress criterion :math:`f(X) = \sum_{i<j} (\|x_i - x_j\|^2 - d_{ij}^2)^2`;
 * ``q2`` its gradient by hand, :math:`\nabla_{x_i} f = 4 \sum_j r_{ij} (x_i - x_j)`;
 * ``q3`` a learning rate that draws the map in 300 steps without diverging.
 """
