@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 Status = Literal["correct", "not attempted", "incorrect"]
 CORRECT: Status = "correct"
 NOT_ATTEMPTED: Status = "not attempted"
@@ -97,7 +99,15 @@ def call(fn: Any, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
         raise Mistake("not_a_function", f"expected a function here, got {_short(fn)} "
                       f"({type(fn).__name__}). Pass the function itself, without calling it: "
                       f"`check({name})`, not `check({name}(...))`.")
-    out = fn(*args, **kwargs)
+    given = [a.copy() if isinstance(a, np.ndarray) else a for a in args]   # the check's
+    out = fn(*given, **kwargs)                                              # stay intact
+    for i, (a, g) in enumerate(zip(args, given)):
+        if isinstance(a, np.ndarray) and g.shape == a.shape and not np.allclose(
+                g, a, rtol=1e-12, atol=1e-300, equal_nan=True):      # undone to rounding: fine
+            raise Mistake("mutated_input", f"`{name}` changed its argument {i + 1} in place "
+                          f"(an `x -= ...`, `x[i] += h` or `x[:] = ...` on the array it was "
+                          f"given), so the caller's array changed too. Work on a copy or "
+                          f"return a new array: `x = x - lr * g` makes one.")
     if is_stub(out):
         raise NotAttempted(f"`{name}` still returns `...`")
     if out is None:

@@ -45,10 +45,10 @@ def to_array(x: Any, what: str = "your answer") -> np.ndarray:
         raise NotAttempted(f"{what} is still `...`")
     if isinstance(x, (str, bytes)):
         raise Mistake("not_numbers", f"{what} is the text {x!r}: give a number (no quotes).")
-    if hasattr(x, "detach"):                           # torch
-        x = x.detach().cpu().numpy()
-    elif hasattr(x, "value") and hasattr(x, "backward"):   # optilab.autograd.Tensor
+    if hasattr(x, "value") and hasattr(x, "backward"):   # optilab.autograd.Tensor
         x = x.value
+    elif hasattr(x, "detach"):                         # torch
+        x = x.detach().cpu().numpy()
     elif isinstance(x, (list, tuple)):
         x = [to_array(v, what) for v in x]
     try:

@@ -106,12 +106,8 @@ def _cubic_mix(p: Any) -> Any:
 def _check_q2(numerical_gradient_fn: Any) -> str:
     name = "numerical_gradient"
     points = [np.array([0.3, -1.2, 2.0]), np.array([1.0, 0.5, -0.7])]
-    for x in points:                                      # close to the exact gradient
-        before = x.copy()
+    for x in points:                 # close to the exact gradient; call() names a changed x
         got = call(numerical_gradient_fn, _cubic_mix, x, name=name)
-        if not np.array_equal(x, before):
-            raise Mistake("modified_input", "numerical_gradient changed the x it was given "
-                          "(an in-place `x[i] += h`?): work on a copy, or undo each change.")
         mistake = compare_function(lambda x: got, lambda x: engine_gradient(_cubic_mix, x),
                                    [(x,)], what=f"{name}(f, x)", rtol=1e-5, atol=1e-6)
         if mistake and mistake.key == "factor":

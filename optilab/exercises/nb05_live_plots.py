@@ -68,7 +68,8 @@ def _check_q1(lr_max: Any) -> str:
         "half_mixed_derivative": (2 / half_cross, "the mixed derivative d2f/dxdy of 4xy is "
                                   "4, not 2."),
     }
-    mistake = compare(value, 2 / lam_max, what="lr_max", alternatives=alternatives, rtol=1e-6)
+    mistake = compare(value, 2 / lam_max, what="lr_max", alternatives=alternatives,
+                      rtol=5e-4)                   # 4 significant digits, as the text says
     if mistake:
         below, above = _bounded(0.98 * value), _bounded(1.02 * value)
         seen = ("gradient descent still converges just above your value, so a larger rate "
@@ -86,9 +87,9 @@ def _check_q1(lr_max: Any) -> str:
 
 q1 = Exercise(
     "5.1", "The largest stable learning rate of a tilted bowl",
-    r"""For $f(x, y) = 5x^2 + 4xy + 2y^2$, what is the largest learning rate `lr_max` for
-which gradient descent does not diverge? Set `lr_max` to a number (a fraction such as
-`2 / 7` is fine).""",
+    r"""For $f(x, y) = 5x^2 + 4xy + 2y^2$, gradient descent converges exactly when
+$0 < \eta <$ `lr_max`. What is `lr_max`? Set it to a number: a fraction such as `2 / 7`, or
+a decimal with 4 significant digits.""",
     answers="lr_max",
     check=_check_q1,
     hints=["Write the Hessian: the second derivatives of f. The mixed one, d2f/dxdy, is not "
