@@ -130,6 +130,24 @@ WRONG = {
         """, "aliasing"),
             ("""
         def gradient_descent(f, x0, lr, steps):
+            x = np.array(x0, dtype=float)
+            points = [x.copy()]                  # x_0 copied, the rest the same array
+            for _ in range(steps):
+                x -= lr * ag.grad(f)(x)
+                points.append(x)
+            return points
+        """, "aliasing"),
+            ("""
+        def gradient_descent(f, x0, lr, steps):
+            x = np.array(x0, dtype=float)
+            points = [x]
+            for _ in range(steps):
+                x = x - 1e30 * lr * ag.grad(f)(x)    # steps so long that the path overflows
+                points.append(x)
+            return points
+        """, "blew_up"),
+            ("""
+        def gradient_descent(f, x0, lr, steps):
             x = ag.Tensor(x0)
             points = []
             for _ in range(steps):

@@ -278,12 +278,32 @@ _COPY = ("Append a copy: `x.copy()` (numpy), `x.detach().clone()` (torch; `x.det
 
 
 def _all_same(pts: np.ndarray, start: np.ndarray, what: str) -> Mistake | None:
-    """Every stored point equal, and not the start: views of one array changed in place."""
-    if len(pts) > 2 and np.all(pts == pts[-1]) and not np.allclose(pts[0], start):
-        return Mistake("aliasing", f"every point of {what} is the same, the last one: you "
-                       f"stored views of one array or tensor that was then changed in place. "
-                       + _COPY)
+    """Every stored point equal (but perhaps a copied start), and not the start: views of
+    one array changed in place."""
+    rest = pts[1:] if np.allclose(pts[0], start) else pts
+    if len(rest) > 2 and np.all(rest == rest[-1]) and not np.allclose(rest[-1], start):
+        return Mistake("aliasing", f"every point of {what}"
+                       + (" after x_0" if len(rest) < len(pts) else "") + " is the same, the "
+                       "last one: you stored views of one array or tensor that was then "
+                       "changed in place. " + _COPY)
     return None
+
+
+def _blew_up(pts: np.ndarray, lr: float, what: str) -> Mistake | None:
+    """A path that leaves the finite numbers: say where, and what the steps were doing."""
+    bad = ~np.all(np.isfinite(pts), axis=1)
+    if not bad.any():
+        return None
+    k = int(np.argmax(bad))
+    growth = [float(np.linalg.norm(pts[j + 1] - pts[j]) / max(np.linalg.norm(pts[j] - pts[j - 1]),
+                                                              1e-300))
+              for j in range(1, k - 1)]
+    trend = (f" Each step was about {np.median(growth):.3g} times longer than the one before"
+             if len(growth) >= 2 else "")
+    return Mistake("blew_up", f"{what} leaves the finite numbers at step {k} (x_{k} = "
+                   f"{_show(pts[k])}): the steps grew until they overflowed to inf or nan."
+                   f"{trend}. The learning rate is too large for this function (lr = {lr:g} was "
+                   f"asked; is it in your update, x - lr * grad?), or the update climbs.")
 
 
 def _step_ok(a: np.ndarray, b: np.ndarray, scale: float, rtol: float) -> bool:
@@ -313,6 +333,8 @@ def check_gd_path(points: Any, grad: Callable[[np.ndarray], Any], x0: Any, lr: f
                        f"expected {x0.size}")
     gradient = lambda x: np.asarray(grad(x.reshape(np.shape(x0)) if x0.size > 1 else x[0]),
                                     dtype=np.float64).reshape(-1)
+    if (blown := _blew_up(pts, lr, what)) is not None:
+        return blown
     scale = float(np.max(np.abs(pts))) if pts.size else 1.0
     if (alias := _all_same(pts, x0, what)) is not None:
         return alias
