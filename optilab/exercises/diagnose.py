@@ -295,9 +295,10 @@ def _blew_up(pts: np.ndarray, lr: float, what: str) -> Mistake | None:
     if not bad.any():
         return None
     k = int(np.argmax(bad))
-    growth = [float(np.linalg.norm(pts[j + 1] - pts[j]) / max(np.linalg.norm(pts[j] - pts[j - 1]),
-                                                              1e-300))
-              for j in range(1, k - 1)]
+    with np.errstate(all="ignore"):
+        steps = np.linalg.norm(np.diff(pts[:k], axis=0), axis=1)
+        growth = steps[1:] / steps[:-1]
+    growth = growth[np.isfinite(growth) & (growth > 0)]
     trend = (f" Each step was about {np.median(growth):.3g} times longer than the one before"
              if len(growth) >= 2 else "")
     return Mistake("blew_up", f"{what} leaves the finite numbers at step {k} (x_{k} = "
