@@ -64,8 +64,8 @@ _ALIASES = {"1d": "curve", "line": "curve", "2d": "contour", "map": "contour",
 #: Colours of successive paths: Okabe & Ito's colour-blind-safe palette, a red first as in
 #: the course's plots.  Each path also gets its own line style and marker (STYLES), so two
 #: runs differ by more than colour.
-COLORS = ("#D55E00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#E69F00", "#000000",
-          "#F0E442")
+COLORS = ("#D55E00", "#56B4E9", "#CC79A7", "#E69F00", "#0072B2", "#009E73", "#F0E442",
+          "#000000")                     # bright ones first: paths run along dark valleys
 STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), "v"),
           ((0, (1, 1)), "P"))
 CLIP_COLOR = "#000000"
