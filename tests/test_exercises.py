@@ -69,7 +69,16 @@ WRONG = {
             ("""
         def numerical_gradient(f, x, h=1e-6):
             return np.full(len(x), (f(x + h) - f(x - h)) / (2 * h))
-        """, "all_at_once")],
+        """, "all_at_once"),
+            ("""
+        def numerical_gradient(f, x, h=1e-6):
+            g = np.zeros_like(x)
+            for i in range(len(x)):
+                e = np.zeros_like(x)
+                e[i] = 1e-5                      # a fixed step: the argument h is ignored
+                g[i] = (f(x + e) - f(x - e)) / 2e-5
+            return g
+        """, "ignores_h")],
     "1.3": [("""
         def softplus_vjp(g, ans, x):
             return ag.sigmoid(x)
@@ -406,7 +415,13 @@ WRONG = {
             diff = X[None, :, :] - X[:, None, :]
             r = (diff ** 2).sum(-1) - D ** 2
             return 4 * (r[:, :, None] * diff).sum(1)
-        """, "wrong_sign")],
+        """, "wrong_axis"),
+            ("""
+        def criterion_grad(X, D):
+            diff = X[:, None, :] - X[None, :, :]
+            r = (diff ** 2).sum(-1) - D ** 2
+            return 4 * (r[:, :, None] * diff).sum(0)     # summed over the wrong axis
+        """, "wrong_axis")],
     "6.3": [("lr = 0.5", "lr_too_big"), ("lr = 0.001", "lr_too_small")],
     # ------------------------------------------------------------------ notebook 7
     "7.1": [("""
@@ -498,7 +513,11 @@ WRONG = {
             ("""
         def hvp_fd(grad, x, v, h=1e-5):
             return (grad(x + h * v) - grad(x - h * v)) / h
-        """, "factor")],
+        """, "factor"),
+            ("""
+        def hvp_fd(grad, x, v, h=1e-5):
+            return (grad(x + 1e-5 * v) - grad(x - 1e-5 * v)) / 2e-5    # h ignored
+        """, "ignores_h")],
 }
 
 

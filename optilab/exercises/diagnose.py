@@ -311,6 +311,18 @@ def _step_ok(a: np.ndarray, b: np.ndarray, scale: float, rtol: float) -> bool:
     return bool(np.all(np.abs(a - b) <= rtol * (scale + np.abs(b))))
 
 
+def check_uses_h(fn: Any, args: tuple[Any, ...], name: str) -> None:
+    """Raise a Mistake when ``fn(*args, h)`` gives the same result for two step sizes h: a
+    finite difference with a fixed step inside, ignoring its argument."""
+    from .base import call
+
+    coarse, fine = (to_array(call(fn, *args, h, name=name)) for h in (1e-2, 1e-3))
+    if coarse.shape == fine.shape and np.array_equal(coarse, fine):
+        raise Mistake("ignores_h", f"`{name}` gives the same result for h = 1e-2 and "
+                      f"h = 1e-3: it ignores its argument h (a fixed step inside?). Use the "
+                      f"h it is given: the check compares the formulas at a large h.")
+
+
 def check_gd_path(points: Any, grad: Callable[[np.ndarray], Any], x0: Any, lr: float,
                   steps: int, *, what: str = "your path", rtol: float = 1e-6) -> Mistake | None:
     r"""Verify a gradient-descent path :math:`x_{k+1} = x_k - \eta \nabla f(x_k)` step by step.

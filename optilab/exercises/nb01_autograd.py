@@ -19,7 +19,7 @@ import numpy as np
 from .. import autograd as ag
 from .. import ops
 from .base import Exercise, Mistake, call
-from .diagnose import as_number, compare_function, engine_gradient, numerical_gradient
+from .diagnose import as_number, check_uses_h, compare_function, engine_gradient, numerical_gradient
 
 __all__ = ["q1", "q2", "q3", "q4", "messy"]
 
@@ -112,6 +112,7 @@ def _check_q2(numerical_gradient_fn: Any) -> str:
                                    [(x,)], what=f"{name}(f, x)", rtol=1e-5, atol=1e-6)
         if mistake and mistake.key == "factor":
             raise mistake
+    check_uses_h(numerical_gradient_fn, (_cubic_mix, points[0]), name)
     h = 1e-2       # a large h tells the formulas apart: central O(h^2), forward O(h)
     forward = lambda f, x, h: np.array([(f(x + h * e) - f(x)) / h for e in np.eye(len(x))])
     alternatives = {

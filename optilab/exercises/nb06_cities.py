@@ -96,6 +96,12 @@ def _check_q2(criterion_grad: Any) -> str:
         "ordered_pairs": (lambda X, D: 2 * _grad(X, D),
                           "twice the gradient: the sum over i < j counts each pair once, "
                           "so each x_i collects 4 r_ij (x_i - x_j) from every j."),
+        "wrong_axis": (lambda X, D: -_grad(X, D),
+                       "minus the gradient: summing over the wrong axis gives exactly that "
+                       "(sum(0) adds r_ij (x_i - x_j) over i, and since r is symmetric and "
+                       "x_i - x_j antisymmetric, that is minus x_j's gradient), and so does "
+                       "diff = x_j - x_i. The gradient of x_i sums over j: .sum(1) with "
+                       "diff = X[:, None, :] - X[None, :, :]."),
     }
     mistake = compare_function(criterion_grad,
                                lambda X, D: engine_gradient(lambda t: _criterion(t, D), X),

@@ -15,7 +15,7 @@ import numpy as np
 from .. import autograd as ag
 from ..functions import rosenbrock
 from .base import Exercise, Mistake, call
-from .diagnose import check_path, compare_function, engine_gradient, to_array
+from .diagnose import check_path, check_uses_h, compare_function, engine_gradient, to_array
 
 __all__ = ["q1", "q2", "q3", "q4", "rosen"]
 
@@ -226,6 +226,7 @@ def _check_q4(hvp_fd: Any) -> str:
         if got.shape == exact.shape and np.allclose(got, -exact, rtol=1e-4):
             raise Mistake("wrong_sign", "the central difference is grad(x + h v) - "
                           "grad(x - h v), in that order.")
+    check_uses_h(hvp_fd, (grad, points[0], directions[0]), "hvp_fd")
     h = 1e-3                      # a large h tells central (O(h^2)) from forward (O(h)) apart
     central = lambda g, x, v, h: (g(x + h * v) - g(x - h * v)) / (2 * h)
     alternatives = {
