@@ -536,10 +536,14 @@ def _lookup(choice: Any, table: dict[str, type], what: str, base: Any) -> type:
         return choice
     if isinstance(choice, str) and choice.lower() in table:
         return table[choice.lower()]
-    close = difflib.get_close_matches(str(choice).lower(), table, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
     raise ValueError(f"unknown {what} {choice!r}: use one of {', '.join(table)} "
-                     f"or a torch class.{hint}")
+                     f"or a torch class.{did_you_mean(choice, table)}")
+
+
+def did_you_mean(given: Any, choices: Any) -> str:
+    """" Did you mean 'adam'?" for the closest valid choice, or nothing."""
+    close = difflib.get_close_matches(str(given).lower(), list(choices), n=1)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 def _construct(cls: type, first: Any, lr: dict[str, Any], kwargs: dict[str, Any]) -> Any:

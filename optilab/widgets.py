@@ -22,7 +22,6 @@ explanation (the stability limit of gradient descent), never a traceback.
 
 from __future__ import annotations
 
-import difflib
 import html
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -31,7 +30,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from . import functions
-from .optim import OPTIMIZERS, _check_number, run
+from .optim import OPTIMIZERS, _check_number, _check_x0, did_you_mean, run
 from .plot.live import Renderer
 from .plot.static import PANELS, Scene, as_paths, divergence_note
 from .trajectory import Trajectory
@@ -447,19 +446,14 @@ def _choice(name: str, value: Any, choices: Sequence[str], where: str = "") -> N
     """run()'s kind of message for a choice that is not one: the valid ones, a near miss."""
     if isinstance(value, str) and value in choices:
         return
-    close = difflib.get_close_matches(str(value), list(choices), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"{name} must be one of {', '.join(choices)}{where}, got {value!r}.{hint}")
+    raise ValueError(f"{name} must be one of {', '.join(choices)}{where}, got {value!r}."
+                     f"{did_you_mean(value, choices)}")
 
 
 def _check_start(tf: functions.TestFunction, x0: Any) -> np.ndarray:
-    """x0 as numbers, one per coordinate, inside the picture (the start sliders' range)."""
-    if x0 is None:
-        raise TypeError("x0 is None: give the starting point, e.g. x0=[-1.2, 1.0]")
-    try:
-        point = np.atleast_1d(np.asarray(x0, dtype=float))
-    except (TypeError, ValueError):
-        raise TypeError(f"x0 must be a number or a list of numbers, got {x0!r}") from None
+    """x0 as numbers (run()'s checks), one per coordinate, inside the picture (the start
+    sliders' range)."""
+    point = np.atleast_1d(_check_x0(x0))
     if point.size != tf.dim:
         raise ValueError(f"{tf.name} takes {tf.dim} coordinate(s); x0 has {point.size}: "
                          f"{point.tolist()}")

@@ -283,15 +283,12 @@ def jvp(f: Callable[..., Any]) -> Callable[..., tuple[Any, Any]]:
 
     def jvp_f(x: Any, v: Any) -> tuple[Any, Any]:
         y = f(x if isinstance(x, Tensor) else Tensor(x, requires_grad=False))
-        y_shape = np.shape(y.value if isinstance(y, Tensor) else y)
 
         def vjp_dot_v(u: Any) -> Any:
-            g = grad(lambda z: R.sum(f(z) * u))(x)
-            return _dot(g, v)
+            return _dot(grad(lambda z: R.sum(f(z) * u))(x), v)
 
-        jv = grad(vjp_dot_v)(np.zeros(y_shape))
-        return (y if isinstance(y, Tensor) and y.requires_grad else np.asarray(
-            y.value if isinstance(y, Tensor) else y)), jv
+        jv = grad(vjp_dot_v)(np.zeros(np.shape(_number(y))))
+        return (y if isinstance(y, Tensor) and y.requires_grad else _number(y)), jv
 
     return jvp_f
 

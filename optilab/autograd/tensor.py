@@ -168,12 +168,10 @@ def _as_array(value: Any, dtype: Any = None) -> np.ndarray:
     if dtype is not None and np.dtype(dtype) != DEFAULT_DTYPE:
         raise TypeError(f"optilab.autograd computes in float64 only, got dtype={dtype}. "
                         f"Leave dtype out (float32 data is converted to float64).")
-    if isinstance(value, (list, tuple)) and any(
-            isinstance(v, Tensor) and v.requires_grad and _GradMode.enabled for v in value):
+    if isinstance(value, (list, tuple)) and _holds_tracked(value):
         raise TypeError("Tensor([...]) of tensors that track gradients would cut them from "
                         "the graph. Join them with ag.stack([...]) (or ag.concatenate).")
-    if getattr(value, "dtype", None) is not None and value.dtype.kind == "c" or \
-            not hasattr(value, "dtype") and np.iscomplexobj(value):
+    if np.iscomplexobj(value):
         raise TypeError("optilab.autograd differentiates real numbers only, got complex "
                         "values. Split them into real and imaginary parts (two tensors).")
     try:
@@ -316,14 +314,10 @@ class Tensor:
 
     # -- numpy's protocols (NEP 13, NEP 18): np.sin(x), np.dot(x, y) run the engine's ops --
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .numpy_api import call_ufunc
-
-        return call_ufunc(ufunc, method, inputs, kwargs)
+        return N.call_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from .numpy_api import call_function
-
-        return call_function(func, args, kwargs)
+        return N.call_function(func, args, kwargs)
 
     def __len__(self) -> int:
         if self._value.ndim == 0:
@@ -569,3 +563,4 @@ from . import shapes as S  # noqa: E402, I001
 from . import primitives as P  # noqa: E402
 from . import reductions as R  # noqa: E402
 from . import linalg as L  # noqa: E402
+from . import numpy_api as N  # noqa: E402
