@@ -1,7 +1,9 @@
 """Every exercise: its solution checks correct, its stub "not attempted", and typical wrong
 answers "incorrect" with the mistake named; hints progress; results display everywhere."""
 
+import re
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,7 +81,7 @@ WRONG = {
                 g[i] = (f(x + e) - f(x - e)) / 2e-5
             return g
         """, "ignores_h")],
-    "1.3": [("""
+    "1.4": [("""
         def softplus_vjp(g, ans, x):
             return ag.sigmoid(x)
         """, "ignores_g"),
@@ -87,7 +89,7 @@ WRONG = {
         def softplus_vjp(g, ans, x):
             return g / (1 + np.exp(-np.asarray(x)))
         """, "second_derivative")],
-    "1.4": [("grad_after_two = 12.0", "overwritten")],
+    "1.3": [("grad_after_two = 12.0", "overwritten")],
     # ------------------------------------------------------------------ notebook 2
     "2.1": [("""
         def gd_step(f, x, lr):
@@ -317,7 +319,7 @@ WRONG = {
         def multistep_lr(lr0, milestones, gamma, k):
             return lr0 * gamma ** sum(m < k for m in milestones)
         """, "one_step_late")],
-    "4.3": [("""
+    "4.5": [("""
         def cosine_lr(lr0, T_max, k):
             return lr0 * (1 + np.cos(np.pi * k / T_max))
         """, "missing_half"),
@@ -325,7 +327,7 @@ WRONG = {
         def cosine_lr(lr0, T_max, k):
             return lr0 * np.cos(np.pi * k / T_max)
         """, "missing_one_plus")],
-    "4.4": [("""
+    "4.3": [("""
         import torch
         def train(x0, lr, gamma, steps):
             x = torch.tensor([x0], requires_grad=True)
@@ -368,7 +370,7 @@ WRONG = {
                 points.append(x.item())
             return points
         """, "accumulated_gradient")],
-    "4.5": [("""
+    "4.4": [("""
         def warmup(k):
             return min(1.0, k / 5)
         """, "zero_first_rate"),
@@ -523,7 +525,7 @@ WRONG = {
 
 # Other right answers, written differently (float32 torch tensors, lists, loops): still correct.
 ALSO_CORRECT = {
-    "1.3": """
+    "1.4": """
         def softplus_vjp(g, ans, x):
             return g / (1 + np.exp(-x))          # numpy's exp hands a Tensor to the engine
         """,
@@ -584,7 +586,7 @@ ALSO_CORRECT = {
                 points.append(x.tolist())
             return points
         """,
-    "4.4": """
+    "4.3": """
         import torch
         def train(x0, lr, gamma, steps):
             x = torch.tensor(x0, requires_grad=True)          # a float32 scalar
@@ -649,6 +651,39 @@ def test_there_are_enough_exercises():
     assert len(EXERCISES) >= 25
     modules = {n.split(".")[0] for n in EXERCISES}
     assert modules >= {"1", "2", "3", "4", "6", "7", "8"}
+
+
+SOURCES = sorted((Path(__file__).resolve().parents[1] / "notebooks" / "src").glob("0[1-9]_*.py"))
+
+
+def test_each_module_numbers_its_exercises_q1_q2_in_order():
+    import importlib
+
+    from optilab.exercises import MODULES
+
+    for name in MODULES:
+        module = importlib.import_module(f"optilab.exercises.{name}")
+        chapter = str(int(name[2:4]))
+        found = {a: getattr(module, a).number for a in vars(module)
+                 if a[:1] == "q" and a[1:].isdigit() and isinstance(getattr(module, a), Exercise)}
+        assert found == {f"q{k}": f"{chapter}.{k}" for k in range(1, len(found) + 1)}, name
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
+def test_exercises_appear_in_number_order_in_each_notebook(source):
+    """The check cells run q1, q2, ... in order, and the first mention of each "Exercise N.k"
+    (a stub's message) comes in increasing k: a student meets 1.3 before 1.4."""
+    text = source.read_text(encoding="utf-8")
+    checks = [int(k) for k in re.findall(r"^q(\d+)\.check\(", text, re.MULTILINE)]
+    assert checks == list(range(1, len(checks) + 1)), (source.name, checks)
+    chapter = str(int(source.name[:2]))
+    mentioned = []
+    for k in re.findall(rf"Exercise {chapter}\.(\d+)", text):
+        if int(k) not in mentioned:
+            mentioned.append(int(k))
+    assert mentioned == sorted(mentioned) == checks, (source.name, mentioned)
+    shown = [int(k) for k in re.findall(r"^q(\d+)$", text, re.MULTILINE)]   # q1 shows 1.1
+    assert shown == checks, (source.name, shown)
 
 
 def test_solution_checks_correct(exercise):

@@ -173,14 +173,14 @@ ag.draw_graph(y, names={xt: "x"})
 # The adjoints are *accumulated*: `backward()` adds into `.grad`, it does not overwrite it.
 
 # %%
-q4
+q3
 
 # %%
 # BEGIN SOLUTION
-# STUB: grad_after_two = ...   # Exercise 1.4: a number (think first, then try it below)
+# STUB: grad_after_two = ...   # Exercise 1.3: a number (think first, then try it below)
 grad_after_two = 24.0    # backward() adds: 12 + 12
 # END SOLUTION
-q4.check(grad_after_two)
+q3.check(grad_after_two)
 
 # %%
 x2 = ag.Tensor(2.0)
@@ -293,20 +293,20 @@ print("np.logaddexp(0, 1000) =", np.logaddexp(0, 1000.0))
 
 # %%
 softplus = ag.primitive(lambda x: np.logaddexp(0, x))
-q3
+q4
 
 # %%
 def softplus_vjp(g, ans, x):
     # BEGIN SOLUTION
-    # STUB: raise NotImplementedError("Exercise 1.3: return the gradient for x, given g")
+    # STUB: raise NotImplementedError("Exercise 1.4: return the gradient for x, given g")
     return g * ag.sigmoid(x)
     # END SOLUTION
 
 
-q3.check(softplus_vjp)
+q4.check(softplus_vjp)
 
 # %%
-ag.defvjp(softplus, q3.use(softplus_vjp))
+ag.defvjp(softplus, q4.use(softplus_vjp))
 
 big = ag.Tensor(1000.0)
 softplus(big).backward()

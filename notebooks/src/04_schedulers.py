@@ -131,13 +131,13 @@ print(multistep.summary())
 # $\eta_k = \eta_0 \gamma^k$. Time to write the whole loop yourself, in the right order.
 
 # %%
-q4
+q3
 
 # %%
 def train(x0, lr, gamma, steps):
     # BEGIN SOLUTION
     # STUB: raise NotImplementedError(
-    # STUB:     "Exercise 4.4: SGD + ExponentialLR on 5|x|; return the points")
+    # STUB:     "Exercise 4.3: SGD + ExponentialLR on 5|x|; return the points")
     x = torch.tensor([x0], dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.SGD([x], lr=lr)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)
@@ -152,7 +152,7 @@ def train(x0, lr, gamma, steps):
     # END SOLUTION
 
 
-q4.check(train)
+q3.check(train)
 
 # %% [markdown]
 # On $5|x|$ the exponential schedule has a *distance budget*: the run travels at most
@@ -165,7 +165,7 @@ q4.check(train)
 # $\gamma = 0.8$ is about right.
 
 # %%
-path = q4.use(train)(X0, LR, 0.8, STEPS)
+path = q3.use(train)(X0, LR, 0.8, STEPS)
 print(f"your loop, gamma = 0.8: x_40 = {path[-1]:.2g}")
 decays = race(abs_kink, X0, {f"gamma = {g}": dict(scheduler="exponential",
                                                    scheduler_kwargs=dict(gamma=g))
@@ -181,17 +181,17 @@ plot_trajectories(abs_kink, decays, panels=("loss", "lr"))
 # first gradients (and Adam's running averages) are unreliable, then use the full rate.
 
 # %%
-q5
+q4
 
 # %%
 def warmup(k):
     # BEGIN SOLUTION
-    # STUB: raise NotImplementedError("Exercise 4.5: return the factor for step k")
+    # STUB: raise NotImplementedError("Exercise 4.4: return the factor for step k")
     return min(1.0, (k + 1) / 5)
     # END SOLUTION
 
 
-q5.check(warmup)
+q4.check(warmup)
 
 # %% [markdown]
 # A warm-up alone ends at the full rate, so on $5|x|$ it bounces like the constant rate. The
@@ -199,7 +199,7 @@ q5.check(warmup)
 # start), but slowly. Multiplying the two gives a warm-up followed by a decay.
 
 # %%
-ramp = q5.use(warmup)
+ramp = q4.use(warmup)
 factors = {
     "warm-up": ramp,
     "5 / (k + 5)": lambda k: 5 / (k + 5),
@@ -219,22 +219,22 @@ plot_trajectories(abs_kink, lambdas, panels=("loss", "lr"))
 # and approaches 0 gently (settling).
 
 # %%
-q3
+q5
 
 # %%
 def cosine_lr(lr0, T_max, k):
     # BEGIN SOLUTION
-    # STUB: raise NotImplementedError("Exercise 4.3: return the cosine schedule's rate at step k")
+    # STUB: raise NotImplementedError("Exercise 4.5: return the cosine schedule's rate at step k")
     return lr0 * (1 + np.cos(np.pi * k / T_max)) / 2
     # END SOLUTION
 
 
-q3.check(cosine_lr)
+q5.check(cosine_lr)
 
 # %%
 cosine = run(abs_kink, X0, "sgd", lr=LR, steps=STEPS, scheduler="cosine",
              scheduler_kwargs=dict(T_max=STEPS), label="cosine")
-rate = q3.use(cosine_lr)
+rate = q5.use(cosine_lr)
 print("your formula gives torch's rates:", agrees(lambda k: rate(LR, STEPS, k), cosine))
 print(cosine.summary())
 

@@ -2,11 +2,11 @@ r"""Exercises of notebook 1, "Autograd from scratch".
 
 * ``q1`` the derivative of the messy function :math:`((x-3)^{2/x} - 1)^{x-1}` by hand;
 * ``q2`` a finite-difference gradient function (central differences);
-* ``q3`` a primitive of your own: the derivative rule (vjp) of softplus;
-* ``q4`` what ``x.grad`` holds after calling ``backward()`` twice.
+* ``q3`` what ``x.grad`` holds after calling ``backward()`` twice;
+* ``q4`` a primitive of your own: the derivative rule (vjp) of softplus.
 
-    >>> from optilab.exercises.nb01_autograd import q4
-    >>> q4.check(24.0).status, q4.check(12.0).mistake
+    >>> from optilab.exercises.nb01_autograd import q3
+    >>> q3.check(24.0).status, q3.check(12.0).mistake
     ('correct', 'overwritten')
 """
 
@@ -168,12 +168,49 @@ def numerical_gradient(f, x, h=1e-6):
 
 # ----------------------------------------------------------------------------- q3
 
+def _check_q3(grad_after_two: Any) -> str:
+    value = as_number(grad_after_two, "grad_after_two")
+    x = ag.Tensor(2.0)
+    y = x ** 3
+    y.backward()
+    once = float(x.grad)
+    y.backward()
+    truth = float(x.grad)                   # what the engine really does
+    if abs(value - truth) < 1e-9:
+        return (f"backward() adds into x.grad: {once:g} + {once:g} = {truth:g}. That is why "
+                f"training loops zero the gradients before each backward pass.")
+    if abs(value - once) < 1e-9:
+        raise Mistake("overwritten", f"{once:g} is the gradient after one backward(); the "
+                      f"second call does not replace x.grad, it adds to it.")
+    if abs(value) < 1e-9:
+        raise Mistake("zeroed", "backward() does not reset x.grad; zero_grad() does.")
+    raise Mistake("wrong", f"not {value:g}: dy/dx = 3x^2 = {once:g} at x = 2; what does a "
+                  f"second backward() do to x.grad?")
+
+
+q3 = Exercise(
+    "1.3", "Calling backward() twice",
+    r"""After `x = ag.Tensor(2.0)`, `y = x ** 3`, `y.backward()`, `y.backward()`: what is
+`x.grad`? Set `grad_after_two` to the number (think first, then run it).""",
+    answers="grad_after_two",
+    check=_check_q3,
+    hints=["After one backward pass x.grad is dy/dx = 3x^2 = 12.",
+           "Does backward() overwrite x.grad or add to it? (PyTorch does the same.)"],
+    solution="""
+grad_after_two = 24.0    # backward() adds: 12 + 12
+""",
+    stub="""
+grad_after_two = ...   # Exercise 1.3: a number
+""",
+)
+# ----------------------------------------------------------------------------- q4
+
 def _softplus_with(rule: Any) -> ag.Primitive:
     softplus = ag.primitive(lambda x: np.logaddexp(0.0, x))
     return ag.defvjp(softplus, rule)
 
 
-def _check_q3(softplus_vjp: Any) -> str:
+def _check_q4(softplus_vjp: Any) -> str:
     rng = np.random.default_rng(3)
     inputs = []
     for _ in range(3):
@@ -206,15 +243,15 @@ def _check_q3(softplus_vjp: Any) -> str:
     return "first and second derivatives of your softplus agree with finite differences."
 
 
-q3 = Exercise(
-    "1.3", "A primitive of your own: softplus",
+q4 = Exercise(
+    "1.4", "A primitive of your own: softplus",
     r"""`softplus = ag.primitive(lambda x: np.logaddexp(0, x))` is
 $\mathrm{softplus}(x) = \ln(1 + e^x)$ as a new primitive of the engine. Write its derivative
 rule `softplus_vjp(g, ans, x)`: given the gradient `g` of the output, return the gradient of
 the input. Write it with the engine's functions (`ag.sigmoid`, `ag.exp`, operators), so that
 it can be differentiated again; `ag.defvjp(softplus, softplus_vjp)` registers it.""",
     answers="softplus_vjp",
-    check=_check_q3,
+    check=_check_q4,
     hints=["d/dx ln(1 + e^x) = e^x / (1 + e^x), which is sigmoid(x).",
            "A vjp multiplies: return g times the derivative.",
            "`ag.sigmoid(x)` works on numpy arrays and on Tensors alike (so does `np.exp`, which "
@@ -232,45 +269,8 @@ import optilab.autograd as ag
 
 
 def softplus_vjp(g, ans, x):
-    raise NotImplementedError("Exercise 1.3: return the gradient for x, given g")
+    raise NotImplementedError("Exercise 1.4: return the gradient for x, given g")
 """,
 )
 
 
-# ----------------------------------------------------------------------------- q4
-
-def _check_q4(grad_after_two: Any) -> str:
-    value = as_number(grad_after_two, "grad_after_two")
-    x = ag.Tensor(2.0)
-    y = x ** 3
-    y.backward()
-    once = float(x.grad)
-    y.backward()
-    truth = float(x.grad)                   # what the engine really does
-    if abs(value - truth) < 1e-9:
-        return (f"backward() adds into x.grad: {once:g} + {once:g} = {truth:g}. That is why "
-                f"training loops zero the gradients before each backward pass.")
-    if abs(value - once) < 1e-9:
-        raise Mistake("overwritten", f"{once:g} is the gradient after one backward(); the "
-                      f"second call does not replace x.grad, it adds to it.")
-    if abs(value) < 1e-9:
-        raise Mistake("zeroed", "backward() does not reset x.grad; zero_grad() does.")
-    raise Mistake("wrong", f"not {value:g}: dy/dx = 3x^2 = {once:g} at x = 2; what does a "
-                  f"second backward() do to x.grad?")
-
-
-q4 = Exercise(
-    "1.4", "Calling backward() twice",
-    r"""After `x = ag.Tensor(2.0)`, `y = x ** 3`, `y.backward()`, `y.backward()`: what is
-`x.grad`? Set `grad_after_two` to the number (think first, then run it).""",
-    answers="grad_after_two",
-    check=_check_q4,
-    hints=["After one backward pass x.grad is dy/dx = 3x^2 = 12.",
-           "Does backward() overwrite x.grad or add to it? (PyTorch does the same.)"],
-    solution="""
-grad_after_two = 24.0    # backward() adds: 12 + 12
-""",
-    stub="""
-grad_after_two = ...   # Exercise 1.4: a number
-""",
-)

@@ -2,9 +2,9 @@ r"""Exercises of notebook 4, "Learning-rate schedulers".
 
 * ``q1`` the learning rate after k steps of StepLR;
 * ``q2`` the same for MultiStepLR (milestones);
-* ``q3`` the cosine schedule's value;
-* ``q4`` a training loop with ExponentialLR on :math:`5|x|`, in the right order;
-* ``q5`` a warm-up factor for LambdaLR;
+* ``q3`` a training loop with ExponentialLR on :math:`5|x|`, in the right order;
+* ``q4`` a warm-up factor for LambdaLR;
+* ``q5`` the cosine schedule's value;
 * ``q6`` when ReduceLROnPlateau first lowers the rate.
 
 Every check compares with the learning rates torch's own schedulers produce, and a loop's
@@ -144,57 +144,11 @@ def multistep_lr(lr0, milestones, gamma, k):
 
 # ----------------------------------------------------------------------------- q3
 
-def _check_q3(cosine_lr: Any) -> str:
-    alternatives = {
-        "missing_half": (lambda lr0, T, k: lr0 * (1 + np.cos(np.pi * k / T)),
-                         "the factor (1 + cos) / 2 goes from 1 to 0; without the / 2 the rate "
-                         "starts at 2 lr_0."),
-        "missing_one_plus": (lambda lr0, T, k: lr0 * np.cos(np.pi * k / T),
-                             "cos(pi k / T) alone goes negative: the factor is "
-                             "(1 + cos(pi k / T)) / 2."),
-        "missing_pi": (lambda lr0, T, k: lr0 * (1 + np.cos(k / T)) / 2,
-                       "the angle runs from 0 to pi over T_max steps: pi k / T_max."),
-        "full_period": (lambda lr0, T, k: lr0 * (1 + np.cos(2 * np.pi * k / T)) / 2,
-                        "the rate reaches its minimum at k = T_max: half a period, pi k / T."),
-    }
-    _schedule_check(cosine_lr, "cosine", "cosine_lr",
-                    [{"lr0": 0.1, "T_max": 10}, {"lr0": 2.0, "T_max": 7}], 8, alternatives)
-    return "lr_k = lr_0 (1 + cos(pi k / T_max)) / 2: slow, fast, slow."
-
-
-q3 = Exercise(
-    "4.3", "The cosine schedule",
-    r"""`CosineAnnealingLR(optimizer, T_max)` lowers the rate from $\eta_0$ to 0 along half a
-cosine period: $\eta_k = \eta_0 \, \frac{1 + \cos(\pi k / T_{max})}{2}$. Write
-`cosine_lr(lr0, T_max, k)` for $0 \le k \le T_{max}$.""",
-    answers="cosine_lr",
-    check=_check_q3,
-    hints=["At k = 0 the factor must be 1, at k = T_max it must be 0.",
-           "Use np.cos(np.pi * k / T_max)."],
-    solution="""
-import numpy as np
-
-
-def cosine_lr(lr0, T_max, k):
-    return lr0 * (1 + np.cos(np.pi * k / T_max)) / 2
-""",
-    stub="""
-import numpy as np
-
-
-def cosine_lr(lr0, T_max, k):
-    raise NotImplementedError("Exercise 4.3: return the cosine schedule's rate at step k")
-""",
-)
-
-
-# ----------------------------------------------------------------------------- q4
-
 def _abs5(x: Any) -> Any:
     return 5 * x.abs().sum()
 
 
-def _check_q4(train: Any) -> str:
+def _check_q3(train: Any) -> str:
     x0, lr, gamma, steps = 3.0, 0.5, 0.8, 15
     path = as_path(call(train, x0, lr, gamma, steps, name="train"), "train(3.0, 0.5, 0.8, 15)")
     kw = {"scheduler": "exponential", "scheduler_kwargs": {"gamma": gamma}}
@@ -221,14 +175,14 @@ def _check_q4(train: Any) -> str:
     raise timing if timing is not None and timing.key != "wrong_lr" else mistake
 
 
-q4 = Exercise(
-    "4.4", "An ExponentialLR loop, in the right order",
+q3 = Exercise(
+    "4.3", "An ExponentialLR loop, in the right order",
     r"""Write `train(x0, lr, gamma, steps)`: minimise $f(x) = 5|x|$ from `x0` with
 `torch.optim.SGD` and `ExponentialLR(optimizer, gamma)`, one scheduler step per optimizer
 step, and return the `steps + 1` points. (On $5|x|$ every step has length $5\eta_k$: the
 check reads your learning rates off your path.)""",
     answers="train",
-    check=_check_q4,
+    check=_check_q3,
     hints=["The loop: zero_grad, loss = 5 * x.abs().sum(), backward, optimizer.step(), "
            "scheduler.step().",
            "The order matters: the scheduler prepares the rate of the *next* step, so it "
@@ -257,14 +211,14 @@ import torch
 
 
 def train(x0, lr, gamma, steps):
-    raise NotImplementedError("Exercise 4.4: SGD + ExponentialLR on 5|x|; return the points")
+    raise NotImplementedError("Exercise 4.3: SGD + ExponentialLR on 5|x|; return the points")
 """,
 )
 
 
-# ----------------------------------------------------------------------------- q5
+# ----------------------------------------------------------------------------- q4
 
-def _check_q5(warmup: Any) -> str:
+def _check_q4(warmup: Any) -> str:
     lr0, n = 0.1, 12
     if not callable(warmup):
         raise Mistake("not_a_function", "warmup should be a function of the step k.")
@@ -288,13 +242,13 @@ def _check_q5(warmup: Any) -> str:
     return "rates 0.02, 0.04, ..., 0.1, then constant: a linear warm-up over 5 steps."
 
 
-q5 = Exercise(
-    "4.5", "A warm-up with LambdaLR",
+q4 = Exercise(
+    "4.4", "A warm-up with LambdaLR",
     r"""`LambdaLR(optimizer, lr_lambda=warmup)` uses the rate $\eta_0 \cdot$ `warmup(k)` at
 step k. Write `warmup(k)` so that the rate grows linearly over the first 5 steps
 ($\eta_0/5, 2\eta_0/5, \dots, \eta_0$ at k = 4) and then stays at $\eta_0$.""",
     answers="warmup",
-    check=_check_q5,
+    check=_check_q4,
     hints=["warmup returns a factor: 1/5 at k = 0, 1 at k = 4.",
            "min(1, (k + 1) / 5)."],
     solution="""
@@ -303,7 +257,53 @@ def warmup(k):
 """,
     stub="""
 def warmup(k):
-    raise NotImplementedError("Exercise 4.5: return the factor for step k")
+    raise NotImplementedError("Exercise 4.4: return the factor for step k")
+""",
+)
+
+
+# ----------------------------------------------------------------------------- q5
+
+def _check_q5(cosine_lr: Any) -> str:
+    alternatives = {
+        "missing_half": (lambda lr0, T, k: lr0 * (1 + np.cos(np.pi * k / T)),
+                         "the factor (1 + cos) / 2 goes from 1 to 0; without the / 2 the rate "
+                         "starts at 2 lr_0."),
+        "missing_one_plus": (lambda lr0, T, k: lr0 * np.cos(np.pi * k / T),
+                             "cos(pi k / T) alone goes negative: the factor is "
+                             "(1 + cos(pi k / T)) / 2."),
+        "missing_pi": (lambda lr0, T, k: lr0 * (1 + np.cos(k / T)) / 2,
+                       "the angle runs from 0 to pi over T_max steps: pi k / T_max."),
+        "full_period": (lambda lr0, T, k: lr0 * (1 + np.cos(2 * np.pi * k / T)) / 2,
+                        "the rate reaches its minimum at k = T_max: half a period, pi k / T."),
+    }
+    _schedule_check(cosine_lr, "cosine", "cosine_lr",
+                    [{"lr0": 0.1, "T_max": 10}, {"lr0": 2.0, "T_max": 7}], 8, alternatives)
+    return "lr_k = lr_0 (1 + cos(pi k / T_max)) / 2: slow, fast, slow."
+
+
+q5 = Exercise(
+    "4.5", "The cosine schedule",
+    r"""`CosineAnnealingLR(optimizer, T_max)` lowers the rate from $\eta_0$ to 0 along half a
+cosine period: $\eta_k = \eta_0 \, \frac{1 + \cos(\pi k / T_{max})}{2}$. Write
+`cosine_lr(lr0, T_max, k)` for $0 \le k \le T_{max}$.""",
+    answers="cosine_lr",
+    check=_check_q5,
+    hints=["At k = 0 the factor must be 1, at k = T_max it must be 0.",
+           "Use np.cos(np.pi * k / T_max)."],
+    solution="""
+import numpy as np
+
+
+def cosine_lr(lr0, T_max, k):
+    return lr0 * (1 + np.cos(np.pi * k / T_max)) / 2
+""",
+    stub="""
+import numpy as np
+
+
+def cosine_lr(lr0, T_max, k):
+    raise NotImplementedError("Exercise 4.5: return the cosine schedule's rate at step k")
 """,
 )
 
