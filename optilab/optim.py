@@ -146,12 +146,13 @@ def race(f: Callable[..., Any], x0: Any, configs: Mapping[str, Mapping[str, Any]
 def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bound: float,
             bar: Any) -> Trajectory:
     """Step, recording x_k, f(x_k), grad f(x_k) and lr_k, until done (see Trajectory)."""
-    points, values, grads, lrs, times = [state.point()], [], [], [], []
+    points, values, grads, lrs, times, counts = [state.point()], [], [], [], [], []
     status, reason, diverged_at = "max_steps", "", None
     start = time.perf_counter()
     for k in range(steps + 1):
         value, grad = state.evaluate()
         times.append(time.perf_counter() - start)
+        counts.append(state.evaluations)
         values.append(value)
         grads.append(grad)
         point = points[-1]
@@ -174,7 +175,8 @@ def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bo
         bar.update()
     return Trajectory(np.array(points), np.array(values), np.array(grads), np.array(lrs),
                       np.array(times), status=status, reason=reason, diverged_at=diverged_at,
-                      evaluations=state.evaluations)
+                      evaluations=state.evaluations, gradient_evaluations=state.evaluations,
+                      evaluations_at=np.array(counts))
 
 
 class _Loop:
@@ -279,7 +281,7 @@ class _TorchLoop(_Loop):
         return loss
 
     def evaluate(self) -> tuple[float, list[float]]:
-        loss = self.closure()
+        loss = self.last_loss = self.closure()
         if self.n_coords > 1:
             return loss.item(), [_grad(p) for p in self.params]
         p = self.params[0]
@@ -287,8 +289,9 @@ class _TorchLoop(_Loop):
         return loss.item(), grad
 
     def step(self, value: float) -> None:
-        if self.lbfgs:
-            self.optimizer.step(self.closure)
+        if self.lbfgs:                     # its step() starts with f(x_k): just evaluated
+            pending = [self.last_loss]
+            self.optimizer.step(lambda: pending.pop() if pending else self.closure())
         else:
             self.optimizer.step()
         if self.scheduler is not None:

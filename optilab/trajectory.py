@@ -14,6 +14,7 @@ Plots, sliders, races and exercises all read this one shape.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,6 +36,12 @@ class Trajectory:
     and ``lambda_min``, the Hessian's extreme eigenvalues).  That limit is local: it holds
     near x0 and is guaranteed only near a minimum; ``path_limit`` is the smallest such
     limit met at the points the run visited before it diverged (at step ``path_limit_step``).
+
+    ``evaluations`` counts the evaluations of f the run made, ``gradient_evaluations`` those of
+    its gradient (in run() every evaluation of f also back-propagates, so they are equal), and
+    ``evaluations_at`` (steps + 1,) how many evaluations of f had been made when each point was
+    recorded: one per step for GD or Adam, several for L-BFGS, whose step() runs inner
+    iterations and a line search (``np.diff(t.evaluations_at)``: evaluations per step).
     """
 
     points: np.ndarray
@@ -47,6 +54,8 @@ class Trajectory:
     diverged_at: int | None = None
     reason: str = ""
     evaluations: int = 0
+    gradient_evaluations: int = 0
+    evaluations_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     stability_limit: float | None = None
     lambda_max: float | None = None
     lambda_min: float | None = None
@@ -88,9 +97,16 @@ class Trajectory:
             return text + self._stability_hint()
         end = f"f = {self.value:.6g} at {_point(self.x)}"
         if self.status == "converged":
-            return f"{head} converged after {self.steps} steps {start}: {end} ({self.reason})."
-        return (f"{head} ran all {self.steps} steps {start} without meeting a tolerance: "
+            return (f"{head} converged after {self._steps_text()} {start}: {end} "
+                    f"({self.reason}).")
+        return (f"{head} ran all {self._steps_text()} {start} without meeting a tolerance: "
                 f"{end}, |grad f| = {np.linalg.norm(self.grads[-1]):.3g}.")
+
+    def _steps_text(self) -> str:
+        """"20 steps", and the evaluations of f when a step makes several (L-BFGS)."""
+        several = self.evaluations > len(self.points)
+        return f"{self.steps} steps" + (f" ({self.evaluations} evaluations of f)"
+                                        if several else "")
 
     def _stability_hint(self) -> str:
         """Why gradient descent diverged, from the Hessian's eigenvalues at x0."""
@@ -133,6 +149,49 @@ class Trajectory:
         where = f", diverged_at={self.diverged_at}" if self.diverged else ""
         return (f"Trajectory({self.label}, steps={self.steps}, status={self.status!r}{where}, "
                 f"f={self.value:.6g})")
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """What several runs cost and reached, one row each; shown as Markdown in Jupyter."""
+
+    trajectories: Mapping[str, Trajectory]
+
+    def markdown(self) -> str:
+        lines = ["| run | status | steps | evaluations of f | of the gradient | time (s) "
+                 "| final f |", "|---|---|---:|---:|---:|---:|---:|"]
+        for label, t in self.trajectories.items():
+            status = f"diverged at step {t.diverged_at}" if t.diverged else t.status
+            seconds = f"{t.times[-1]:.3g}" if len(t.times) else "-"
+            lines.append(f"| {label} | {status} | {t.steps} | {t.evaluations} | "
+                         f"{t.gradient_evaluations} | {seconds} | {t.value:.4g} |")
+        return "\n".join(lines)
+
+    __str__ = markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+def table(trajectories: Mapping[str, Trajectory]) -> RunTable:
+    """A table of runs (``race(...)``'s result, or any dict label -> Trajectory): status,
+    steps, evaluations of f and of its gradient, seconds and final f, side by side. A step
+    of L-BFGS costs several evaluations: compare methods by evaluations and seconds too.
+
+    >>> from optilab.optim import race
+    >>> from optilab.functions import rosenbrock
+    >>> runs = race(rosenbrock, [-1.2, 1.0], {"SGD": dict(lr=1e-3), "LBFGS": dict(lr=1)},
+    ...             steps=5, progress=False)
+    >>> [row.split(" | ")[3] for row in str(table(runs)).splitlines()[2:]]
+    ['6', '64']
+    """
+    if not isinstance(trajectories, Mapping) or not trajectories:
+        raise TypeError(f"table expects a non-empty dict label -> Trajectory (what race() "
+                        f"returns), got {type(trajectories).__name__}")
+    for label, t in trajectories.items():
+        if not isinstance(t, Trajectory):
+            raise TypeError(f"table: {label!r} is a {type(t).__name__}, not a Trajectory")
+    return RunTable(dict(trajectories))
 
 
 def _point(p: np.ndarray) -> str:

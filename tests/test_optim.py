@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from optilab.optim import OPTIMIZERS, SCHEDULERS, race, run
-from optilab.trajectory import Trajectory
+from optilab.trajectory import Trajectory, table
 
 
 def rosenbrock(x, y):
@@ -318,3 +318,37 @@ def test_the_divergence_summary_says_the_limit_is_local_unless_f_is_quadratic():
         != "diverged"                            # 4.5 times the limit at x0, and it converges
     bowl = run(lambda x: x ** 2, 1.0, "sgd", lr=1.5, progress=False)
     assert bowl.quadratic and "the limit holds everywhere, so try lr < 1" in bowl.summary()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "lbfgs"])
+def test_evaluations_count_every_call_of_f_and_none_twice(optimizer):
+    calls = []
+
+    def f(x, y):
+        calls.append(x.requires_grad)      # the run's calls; the first-gradient check
+        return rosenbrock(x, y)            # evaluates constants
+
+    kwargs = OPTIMIZER_SETTINGS[optimizer]
+    t = run(f, [-1.2, 1.0], optimizer, steps=15, progress=False, **kwargs)
+    made = sum(calls)
+    assert made < len(calls)
+    assert t.evaluations == t.gradient_evaluations == made
+    assert t.evaluations_at[-1] == t.evaluations and len(t.evaluations_at) == len(t.points)
+    per_step = np.diff(t.evaluations_at)
+    if optimizer == "lbfgs":               # max_iter=5 inner iterations: 5 evaluations a step,
+        assert per_step[0] == 5            # the first one shared with the recorded point
+        assert f"({t.evaluations} evaluations of f)" in t.summary()
+    else:
+        assert np.all(per_step == 1)
+
+
+def test_strong_wolfe_lbfgs_reports_its_line_search_cost():
+    t = run(rosenbrock, [-1.2, 1.0], "lbfgs", lr=1, steps=3, progress=False,
+            line_search_fn="strong_wolfe")
+    assert t.evaluations > 3 * 2 and f"({t.evaluations} evaluations of f)" in t.summary()
+    rows = table({"SGD": run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=3, progress=False),
+                  "LBFGS": t}).markdown().splitlines()
+    assert rows[2].startswith("| SGD | max_steps | 3 | 4 | 4 |")
+    assert rows[3].startswith(f"| LBFGS | max_steps | 3 | {t.evaluations} | {t.evaluations} |")
+    with pytest.raises(TypeError, match="not a Trajectory"):
+        table({"x": 3})

@@ -236,15 +236,18 @@ class _Recorder:
         self.grads: list[np.ndarray] = []
         self.lrs: list[float] = []
         self.times: list[float] = []
+        self.counts: list[int] = []       # evaluations of f made when each point was recorded
         self.gtol, self.bound = gtol, bound
         self.status, self.reason, self.diverged_at = "max_steps", "", None
         self.bar = tqdm(total=steps, disable=progress is False, delay=0 if progress else 1.0,
                         desc=label, leave=bool(progress))
         self.start = time.perf_counter()
 
-    def add(self, point: Any, value: float, grad: Any) -> bool:
-        """Record x_k, f(x_k), grad f(x_k); True when the run must stop at x_k."""
+    def add(self, point: Any, value: float, grad: Any, evaluations: int | None = None) -> bool:
+        """Record x_k, f(x_k), grad f(x_k) (after ``evaluations`` evaluations of f, by default
+        one per point); True when the run must stop at x_k."""
         self.times.append(time.perf_counter() - self.start)
+        self.counts.append(len(self.points) + 1 if evaluations is None else evaluations)
         point = np.array(point, dtype=np.float64).ravel()
         grad = np.array(grad, dtype=np.float64).ravel()
         self.points.append(point)
@@ -274,7 +277,8 @@ class _Recorder:
         return Trajectory(np.array(self.points), np.array(self.values), np.array(self.grads),
                           np.array(self.lrs), np.array(self.times), settings=settings,
                           status=self.status, reason=self.reason,
-                          diverged_at=self.diverged_at, evaluations=evaluations)
+                          diverged_at=self.diverged_at, evaluations=evaluations,
+                          gradient_evaluations=evaluations, evaluations_at=np.array(self.counts))
 
 
 def _sgd(D: np.ndarray, x0: np.ndarray, *, steps: int, lr: float, gtol: float | None,
@@ -382,7 +386,8 @@ def _lbfgs(D: np.ndarray, x0: np.ndarray, *, steps: int, lr: float, gtol: float 
             cache[:] = [x.detach().clone(), loss.detach(), x.grad.clone()]
         if record_next:                   # step() evaluates x_k first: record it
             record_next = False
-            if rec.add(x.detach().cpu().numpy(), loss.item(), x.grad.cpu().numpy()):
+            if rec.add(x.detach().cpu().numpy(), loss.item(), x.grad.cpu().numpy(),
+                       evaluations):
                 raise Stop
         return loss
 
@@ -436,13 +441,13 @@ def _bfgs(D: np.ndarray, x0: np.ndarray, *, steps: int, lr: float | None, gtol: 
         return cache[key]
 
     rec = _Recorder(steps, gtol, progress, label)
-    if rec.add(x0, *fg(x0)):
+    if rec.add(x0, *fg(x0), evaluations):
         return rec.trajectory({"optimizer": "bfgs", "label": label}, evaluations)
 
     def callback(intermediate_result: Any) -> None:
         rec.stepped(float("nan"))         # no learning rate: the line search picks the step
         p = np.array(intermediate_result.x)
-        if rec.add(p, *fg(p)):
+        if rec.add(p, *fg(p), evaluations):
             raise StopIteration
 
     result = minimize(fg, x0, jac=True, method="BFGS", callback=callback,
