@@ -292,7 +292,33 @@ WRONG = {
                 optimizer.step()
                 points.append(x.detach().clone().numpy())
             return points
-        """, "wrong_optimizer")],
+        """, "wrong_optimizer"),
+            ("""
+        import torch
+        def train_adam(f, x0, lr, steps):
+            x = torch.tensor(x0, requires_grad=True)
+            optimizer = torch.optim.AdamW([x], lr=lr)     # decoupled weight decay 0.01
+            points = [x.detach().clone().numpy()]
+            for _ in range(steps):
+                optimizer.zero_grad()
+                f(x).backward()
+                optimizer.step()
+                points.append(x.detach().clone().numpy())
+            return points
+        """, "adamw"),
+            ("""
+        import torch
+        def train_adam(f, x0, lr, steps):
+            x = torch.tensor(x0, requires_grad=True)
+            optimizer = torch.optim.RMSprop([x], lr=lr)
+            points = [x.detach().clone().numpy()]
+            for _ in range(steps):
+                optimizer.zero_grad()
+                f(x).backward()
+                optimizer.step()
+                points.append(x.detach().clone().numpy())
+            return points
+        """, "rmsprop")],
     "3.3": [("""
         def momentum_step(x, v, g, lr, beta):
             v = beta * v + (1 - beta) * g
@@ -301,11 +327,58 @@ WRONG = {
             ("""
         def momentum_step(x, v, g, lr, beta):
             return x - lr * v, beta * v + g
-        """, "old_velocity")],
+        """, "old_velocity"),
+            ("""
+        def momentum_step(x, v, g, lr, beta):
+            v = beta * v + g
+            return x - lr * (g + beta * v), v          # torch's nesterov=True
+        """, "nesterov"),
+            ("""
+        def momentum_step(x, v, g, lr, beta):
+            v = beta * v + g
+            return v, x - lr * v
+        """, "swapped_pair"),
+            ("""
+        def momentum_step(x, v, g, lr, beta):
+            v = beta * v - lr * g                      # Sutskever et al. 2013
+            return x + v, v
+        """, "sutskever_convention"),
+            ("""
+        def momentum_step(x, v, g, lr, beta):
+            v = beta * v + lr * g                      # torch's docs' note on Sutskever
+            return x - v, v
+        """, "sutskever_plus"),
+            ("""
+        def momentum_step(x, v, g, lr, beta):
+            return x - lr * (beta * v + g), beta * v
+        """, "wrong_velocity"),
+            ("""
+        def momentum_step(x, v, g, lr, beta):
+            return x - lr * beta * v, beta * v + g
+        """, "wrong_point")],
     "3.4": [("""
         def adam_first_step(x0, g, lr):
             return x0 - lr * g
-        """, "sgd_step")],
+        """, "sgd_step"),
+            ("""
+        def adam_first_step(x0, g, lr):
+            m, v = (1 - 0.9) * g, (1 - 0.999) * g ** 2
+            return x0 - lr * m / (np.sqrt(v) + 1e-8)
+        """, "no_bias_correction"),
+            ("""
+        def adam_first_step(x0, g, lr):
+            m, v = (1 - 0.9) * g, (1 - 0.999) * g ** 2
+            return x0 - lr * (m / (1 - 0.9)) / (np.sqrt(v) + 1e-8)
+        """, "bias_correction_m_only"),
+            ("""
+        def adam_first_step(x0, g, lr):
+            m, v = (1 - 0.9) * g, (1 - 0.999) * g ** 2
+            return x0 - lr * m / np.sqrt(v / (1 - 0.999))
+        """, "bias_correction_v_only"),
+            ("""
+        def adam_first_step(x0, g, lr):
+            return x0 - lr * g / g ** 2
+        """, "no_sqrt")],
     # ------------------------------------------------------------------ notebook 4
     "4.1": [("""
         def step_lr(lr0, step_size, gamma, k):
@@ -585,6 +658,12 @@ ALSO_CORRECT = {
                 optimizer.step()
                 points.append(x.tolist())
             return points
+        """,
+    "3.4": """
+        def adam_first_step(x0, g, lr, b1=0.9, b2=0.999, eps=1e-8):
+            m, v = (1 - b1) * g, (1 - b2) * g ** 2        # the full rule, eps included
+            m_hat, v_hat = m / (1 - b1), v / (1 - b2)
+            return x0 - lr * m_hat / (np.sqrt(v_hat) + eps)
         """,
     "4.3": """
         import torch

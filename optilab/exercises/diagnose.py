@@ -25,6 +25,7 @@ classic mistake (a hypothesis) and report the one the student's answer matches.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -85,7 +86,8 @@ def _show(x: Any) -> str:
     if arr.size > 6:
         head = ", ".join(f"{v:.6g}" for v in arr.reshape(-1)[:3])
         return f"an array of shape {arr.shape} starting {head}, ..."
-    return " ".join(np.array2string(arr, precision=6, separator=", ").split())
+    text = " ".join(np.array2string(arr, precision=6, separator=", ").split())
+    return re.sub(r" +([,\]])", r"\1", text)           # numpy pads columns: "-0.33311 ]"
 
 
 def compare(got: Any, want: Any, *, what: str = "your answer", alternatives: Alternatives = (),
