@@ -48,12 +48,17 @@
 # ## One slider to move
 #
 # Gradient descent on Rosenbrock's function, $f(x, y) = (1 - x)^2 + 100 (y - x^2)^2$: a
-# curved valley with its minimum at $(1, 1)$ (the star). Run the cell, then move the sliders:
-# the optimizer runs again and the path is redrawn.
+# curved valley with its minimum at $(1, 1)$ (the star). Run the two cells, then move the
+# sliders: the optimizer runs again and the path is redrawn.
 
 # %%
+# The first import of a session loads torch and matplotlib: a few seconds, once per kernel.
+print("Loading torch, matplotlib and the explorer ...", flush=True)
 from optilab.widgets import explore
 
+print("Ready: run the next cell.")
+
+# %%
 explorer = explore("rosenbrock", optimizer="sgd", lr=1e-3)
 explorer
 
