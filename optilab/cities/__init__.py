@@ -44,7 +44,8 @@ notebook works too.
     3.8319
 
 The package: ``data.py`` (loading, checks), ``problem.py`` (the criterion and its
-gradient), ``solve.py`` (the methods), ``align.py`` (maps in km), ``plot.py`` (figures).
+gradient), ``mds.py`` (classical MDS, the closed-form map), ``solve.py`` (the methods),
+``align.py`` (maps in km), ``plot.py`` (figures).
 Importing it never imports torch or matplotlib.
 """
 
@@ -60,6 +61,7 @@ from .align import (
     project,
 )
 from .data import Cities, load_cities, read_cities_csv, validate_distances
+from .mds import classical_mds, double_centre
 from .problem import criterion, gradient, normalise, random_start, stress
 from .solve import DEFAULTS, METHODS, solve
 
@@ -67,7 +69,7 @@ __all__ = [
     "Cities", "load_cities", "read_cities_csv", "validate_distances", "normalise", "criterion",
     "random_start", "gradient", "stress", "METHODS", "DEFAULTS", "solve", "project",
     "Alignment", "fit_alignment", "align", "map_errors_km", "distance_errors_km",
-    "EARTH_RADIUS_KM",
+    "EARTH_RADIUS_KM", "classical_mds", "double_centre",
 ]   # plus plot_map, compare, Comparison and animate_map, loaded from .plot (matplotlib)
 
 
