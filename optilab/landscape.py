@@ -193,7 +193,7 @@ def pca_directions(path: Any, center: Any = None) -> tuple[np.ndarray, np.ndarra
     ``path`` is a (k, P) array of weight vectors (or a dict of them: their rows are pooled);
     ``center`` defaults to the last point (of the first path).  The directions are the two
     leading right singular vectors of :math:`M = [\theta_i - \theta^*]_i` (unit length,
-    orthogonal, sign fixed so that the first nonzero component is positive); the second
+    orthogonal, each signed so that its largest component is positive); the second
     array is the share of :math:`\sum_i \|\theta_i - \theta^*\|^2` each one holds.
 
     >>> t = np.linspace(0, 1, 11)[:, None]
@@ -216,8 +216,8 @@ def pca_directions(path: Any, center: Any = None) -> tuple[np.ndarray, np.ndarra
                          "centre: a plane needs two directions; record more steps or use "
                          "directions='filter'")
     dirs = vt[:2].copy()
-    for d in dirs:                                    # a sign convention, for reproducibility
-        d *= np.sign(d[np.flatnonzero(np.abs(d) > 1e-12 * np.abs(d).max())[0]])
+    for d in dirs:                     # a sign convention: the largest component positive
+        d *= np.sign(d[np.argmax(np.abs(d))])
     return dirs, s[:2] ** 2 / np.sum(s ** 2)
 
 

@@ -13,7 +13,8 @@ notebooks), so they work on every front end, Colab included.
 
 Modules: ``nb01_autograd``, ``nb02_gradient_descent``, ``nb03_torch_optim``,
 ``nb04_schedulers``, ``nb05_live_plots``, ``nb06_cities``, ``nb07_regression``,
-``nb08_newton``.  Helpers for new checks live in :mod:`optilab.exercises.diagnose`.
+``nb08_newton``, ``nb13_landscape``.  Helpers for new checks live in
+:mod:`optilab.exercises.diagnose`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 from .base import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Mistake, NotAttempted, Result, call
 
 MODULES = ("nb01_autograd", "nb02_gradient_descent", "nb03_torch_optim", "nb04_schedulers",
-           "nb05_live_plots", "nb06_cities", "nb07_regression", "nb08_newton")
+           "nb05_live_plots", "nb06_cities", "nb07_regression", "nb08_newton",
+           "nb13_landscape")
 
 __all__ = ["Exercise", "Result", "Mistake", "NotAttempted", "call", "CORRECT", "INCORRECT",
            "NOT_ATTEMPTED", "MODULES", "all_exercises"]
