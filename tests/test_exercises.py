@@ -593,6 +593,27 @@ WRONG = {
         def hvp_fd(grad, x, v, h=1e-5):
             return (grad(x + 1e-5 * v) - grad(x - 1e-5 * v)) / 2e-5    # h ignored
         """, "ignores_h")],
+    # ------------------------------------------------------------------ notebook 9
+    # (every planted mistake of notebook 9: tests/test_quadratic.py)
+    "9.1": [("""
+        def best_step(mu, L):
+            return 1 / L, 1 - mu / L
+        """, "one_over_L")],
+    "9.2": [("""
+        import math
+        def steps_needed(rate, tol):
+            return int(math.log(tol) / math.log(rate))
+        """, "rounded_down")],
+    "9.3": [("""
+        def momentum_rate(lr, beta, eigenvalues):
+            return max(abs(1 - lr * lam) for lam in eigenvalues)
+        """, "momentum_ignored")],
+    "9.4": [("""
+        import math
+        def heavy_ball_tuning(mu, L):
+            r = (math.sqrt(L / mu) - 1) / (math.sqrt(L / mu) + 1)
+            return 4 / (math.sqrt(L) + math.sqrt(mu)) ** 2, r, r
+        """, "beta_not_squared")],
 }
 
 
@@ -782,8 +803,22 @@ def test_stub_compiles_and_tells_what_to_do(exercise):
     assert f"Exercise {exercise.number}" in exercise.stub
 
 
+def _wrong_answers_elsewhere() -> set[str]:
+    """Exercises whose typical wrong answers live with their notebook's own tests: a module
+    ``tests/test_*.py`` with a list ``WRONG`` of (exercise, code, mistake) triples."""
+    import importlib
+
+    found = set()
+    for path in Path(__file__).parent.glob("test_*.py"):
+        if path.stem == Path(__file__).stem or "WRONG = [" not in path.read_text("utf-8"):
+            continue
+        module = importlib.import_module(path.stem)
+        found |= {entry[0].number for entry in module.WRONG if isinstance(entry[0], Exercise)}
+    return found
+
+
 def test_every_exercise_has_wrong_answers():
-    missing = sorted(set(EXERCISES) - set(WRONG))
+    missing = sorted(set(EXERCISES) - set(WRONG) - _wrong_answers_elsewhere())
     assert not missing, f"add typical wrong answers for {missing}"
 
 
@@ -812,6 +847,42 @@ def test_hints_progress(exercise):
     assert "hints 1 to" in exercise.hint(total + 1)
 
 
+def _giveaways(solution: str) -> list[str]:
+    """What a first hint must not say: the solution's code lines (imports, def lines and short
+    lines aside) and the expressions it returns or assigns (``24.0``, ``x - lr * v``)."""
+    found = []
+    for line in solution.splitlines():
+        code = " ".join(line.split("#")[0].split())
+        if not code or code.startswith(("import ", "from ", "def ")):
+            continue
+        if len(code) >= 10:
+            found.append(code)
+        match = re.fullmatch(r"(?:return |[\w, ()]+ = )(.+)", code)
+        if match and len(match.group(1)) >= 3 and not match.group(1).isidentifier():
+            found.append(match.group(1))
+    return found
+
+
+def test_every_exercise_has_three_hint_levels_and_the_first_gives_nothing_away(exercise):
+    """A nudge, the idea, then the near-solution (solution() stays the last resort)."""
+    hints = exercise.hints
+    assert len(hints) >= 3, f"exercise {exercise.number} has {len(hints)} hints"
+    assert len(set(hints)) == len(hints) and all(len(h) > 30 for h in hints)
+    first = " ".join(hints[0].split())
+    for code in _giveaways(exercise.solution()):
+        assert not re.search(rf"(?<![\w.]){re.escape(code)}(?![\w.])", first), \
+            f"hint 1 of exercise {exercise.number} gives away {code!r}"
+
+
+def test_the_hint_test_catches_a_giveaway():
+    ex = Exercise("9.9", "Demo", "Write f.", answers="f", check=lambda f: None,
+                  hints=["Nothing to think about: just write `return 2 * x`.", "b" * 40, "c" * 40],
+                  solution="def f(x):\n    return 2 * x\n", stub="f = ...  # Exercise 9.9\n")
+    assert "2 * x" in _giveaways(ex.solution())
+    with pytest.raises(AssertionError, match="gives away"):
+        test_every_exercise_has_three_hint_levels_and_the_first_gives_nothing_away(ex)
+
+
 def test_solution_is_displayable_code(exercise):
     code = exercise.solution()
     assert isinstance(code, str) and code.strip()
@@ -825,9 +896,16 @@ def test_use_gives_the_reference_until_solved(exercise, capsys):
     reference = exercise.reference()
     expected = [reference[n] for n in exercise.answers]
     assert used is expected[0] if len(expected) == 1 else list(used) == expected
-    assert "reference solution" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "using the reference solution for the cells below" in said
+    assert f"exercise {exercise.number} is not attempted yet" in said
+    exercise.print("the answer is", 0.1667)              # a line that would give it away
+    hidden = capsys.readouterr().out
+    assert "0.1667" not in hidden and f"hidden until exercise {exercise.number}" in hidden
     mine = answers_of(exercise, exercise.solution())
     assert exercise.use(*mine) is mine[0] if len(mine) == 1 else True
+    exercise.print("the answer is", 0.1667)              # solved: printed as print() would
+    assert capsys.readouterr().out == "the answer is 0.1667\n"
 
 
 # ----------------------------------------------------------------------------- the machinery

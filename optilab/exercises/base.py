@@ -271,6 +271,7 @@ class Exercise:
         self.stub = stub.strip() + "\n"
         self._hints_given = 0
         self._reference: dict[str, Any] | None = None
+        self._on_reference = False         # the last use() gave the reference solution
 
     # -- checking -------------------------------------------------------------------------
     def check(self, *answer: Any) -> Result:
@@ -365,16 +366,31 @@ class Exercise:
         """Your answer if it checks correct, else the reference solution's (says which).
 
         Later cells of a notebook call ``q2.use(gradient_descent)`` so that they run, and
-        show the intended picture, before the exercise is solved.
+        show the intended picture, before the exercise is solved; the lines they print
+        that would show the answer go through :meth:`print`, which hides them until then.
         """
         result = self.check(*answer)
+        self._on_reference = not result
         if result:
             return answer[0] if len(answer) == 1 else answer
-        print(f"(exercise {self.number} is {result._word}: the next cells use the "
-              f"reference solution)")
+        print(f"(exercise {self.number} is {result._word}: using the reference solution for "
+              f"the cells below)")
         ref = self.reference()
         values = tuple(ref[name] for name in self.answers)
         return values[0] if len(values) == 1 else values
+
+    def print(self, *values: Any, sep: str = " ") -> None:
+        """``print(*values)``, unless the last :meth:`use` fell back on the reference solution.
+
+        A cell below an exercise that prints what the answer computes (a learning rate, a
+        step) would print the reference answer under an unsolved exercise; it calls
+        ``q4.print(...)`` instead of ``print(...)``, and until the exercise is solved a line
+        says that something is hidden, not what.
+        """
+        if self._on_reference:
+            print(f"(hidden until exercise {self.number} is solved: this line shows its answer)")
+        else:
+            print(*values, sep=sep)
 
     # -- display --------------------------------------------------------------------------
     def __repr__(self) -> str:

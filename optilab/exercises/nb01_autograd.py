@@ -73,10 +73,13 @@ write `dfdx(x)` computing $f'(x)$ with numpy. The check compares it with the eng
 `ag.grad(messy)` at several points.""",
     answers="dfdx",
     check=_check_q1,
-    hints=["Both powers have x in the exponent: write a^b = exp(b ln a) before "
-           "differentiating (logarithmic differentiation).",
-           "With u = (x-3)^(2/x): u' = u (-2 ln(x-3) / x^2 + 2 / (x (x-3))).",
-           "Then f = (u-1)^(x-1) gives f' = f (ln(u-1) + (x-1) u' / (u-1))."],
+    hints=["Where does x appear? Twice in an exponent. The power rule, d/dx a^n = n a^(n-1), "
+           "holds only for a constant exponent n: it does not apply to either power here.",
+           "Write a power as an exponential, a^b = exp(b ln a): then (a^b)' = a^b (b' ln a + b a' "
+           "/ a). Name the inner power u = (x-3)^(2/x), find u', then use the same rule again on "
+           "f = (u-1)^(x-1).",
+           "u' = u (-2 ln(x-3) / x^2 + 2 / (x (x-3))) and f' = f (ln(u-1) + (x-1) u' / (u-1)). In "
+           "numpy: compute u, u' and f in turn (`np.log` is ln), then return the last formula."],
     solution="""
 import numpy as np
 
@@ -141,8 +144,14 @@ $\partial_i f(x) \approx \dfrac{f(x + h e_i) - f(x - h e_i)}{2h}$, one coordinat
 ($e_i$ is the i-th unit vector). Do not change `x`.""",
     answers="numerical_gradient",
     check=_check_q2,
-    hints=["Loop over i; build e = np.zeros_like(x) with e[i] = h.",
-           "Each component is (f(x + e) - f(x - e)) / (2 * h); collect them in an array."],
+    hints=["One coordinate at a time: for each i, move only x_i, by +h and by -h, and compare the "
+           "values of f at the two points.",
+           "x + h e_i is x with h added to coordinate i: build `e = np.zeros_like(x)` with `e[i] "
+           "= h`. `x + e` and `x - e` are new arrays, so x itself never changes. Component i of "
+           "the gradient is (f(x + e) - f(x - e)) / (2 h).",
+           "Make x a float array (`np.asarray(x, dtype=float)`), start from `g = "
+           "np.zeros_like(x)`, fill `g[i]` in a loop over `range(len(x))`, and return g. Use the "
+           "h you are given: the check calls it with h = 0.01 too."],
     solution="""
 import numpy as np
 
@@ -194,8 +203,13 @@ q3 = Exercise(
 `x.grad`? Set `grad_after_two` to the number (think first, then run it).""",
     answers="grad_after_two",
     check=_check_q3,
-    hints=["After one backward pass x.grad is dy/dx = 3x^2 = 12.",
-           "Does backward() overwrite x.grad or add to it? (PyTorch does the same.)"],
+    hints=["Start with one backward(): what is dy/dx = d(x^3)/dx at x = 2?",
+           "After the first backward(), x.grad holds 12. The question is what the second call "
+           "does with it: replace it, or add to it? The sentence just above the exercise says how "
+           "the engine treats adjoints.",
+           "backward() adds its result into x.grad (PyTorch does the same; that is why training "
+           "loops zero the gradients before each backward pass): the second call adds another 12 "
+           "to the 12 already there."],
     solution="""
 grad_after_two = 24.0    # backward() adds: 12 + 12
 """,
@@ -252,11 +266,15 @@ the input. Write it with the engine's functions (`ag.sigmoid`, `ag.exp`, operato
 it can be differentiated again; `ag.defvjp(softplus, softplus_vjp)` registers it.""",
     answers="softplus_vjp",
     check=_check_q4,
-    hints=["d/dx ln(1 + e^x) = e^x / (1 + e^x), which is sigmoid(x).",
-           "A vjp multiplies: return g times the derivative.",
-           "`ag.sigmoid(x)` works on numpy arrays and on Tensors alike (so does `np.exp`, which "
-           "hands a Tensor to the engine); reading the numbers out (`np.asarray(x)`, `x.value`) "
-           "makes them constants, and the second derivative is lost."],
+    hints=["What is the derivative of ln(1 + e^x)? The chain rule with (ln u)' = u' / u gives it "
+           "in one line.",
+           "d/dx ln(1 + e^x) = e^x / (1 + e^x) = 1 / (1 + e^(-x)), which is sigmoid(x). A vjp "
+           "receives g, the gradient arriving from the output, and returns g times the "
+           "derivative: one link of the chain rule.",
+           "Return g times sigmoid(x), written with the engine: `ag.sigmoid(x)` works on numpy "
+           "arrays and on Tensors alike (so does `np.exp`, which hands a Tensor to the engine). "
+           "Reading the numbers out (`np.asarray(x)`, `x.value`) makes them constants, and the "
+           "second derivative is lost."],
     solution="""
 import optilab.autograd as ag
 

@@ -81,8 +81,11 @@ $x - \eta \nabla f(x)$, where `ag.grad(f)(x)` gives $\nabla f(x)$ with our engin
 `x` is a number or a numpy array.""",
     answers="gd_step",
     check=_check_q1,
-    hints=["`ag.grad(f)` is a function: call it at `x` to get the gradient there.",
-           "Descent goes against the gradient: subtract `lr` times the gradient from `x`."],
+    hints=["`ag.grad(f)` is a function: call it at `x` to get the gradient of f there.",
+           "Descent goes against the gradient: the new point is the old one minus lr times the "
+           "gradient.",
+           "One line: return x minus lr times `ag.grad(f)(x)`. Build a new array (`x - ...`); do "
+           "not change the x you were given in place (`x -= ...` changes the caller's array too)."],
     solution="""
 import optilab.autograd as ag
 
@@ -140,8 +143,12 @@ a straight line in $k$. Write `log_error_slope(lr)` returning its slope (for any
 $0 < \eta < 1$, $\eta \ne 1/2$).""",
     answers="log_error_slope",
     check=_check_q2,
-    hints=["Write one step: x_{k+1} = x_k - lr f'(x_k) = (1 - 2 lr) x_k.",
-           "So |x_k| = |1 - 2 lr|^k |x_0|: take log10 of both sides."],
+    hints=["Write one gradient step on f(x) = x^2 by hand: f'(x) = 2x. How does x_(k+1) relate to "
+           "x_k?",
+           "x_(k+1) = x_k - 2 lr x_k = (1 - 2 lr) x_k, so |x_k| = |1 - 2 lr|^k |x_0| (the minimum "
+           "is x* = 0). Take log10 of both sides: a straight line in k.",
+           "log10|x_k| = k log10|1 - 2 lr| + log10|x_0|: the slope is what multiplies k. Mind the "
+           "absolute value (1 - 2 lr < 0 when lr > 1/2) and the base (`np.log10`, not `np.log`)."],
     solution="""
 import numpy as np
 
@@ -181,11 +188,15 @@ and move `x.value` against `x.grad`. Return the list (or array) of the `steps + 
 $x_0, x_1, \dots$ as numpy arrays. Careful: `backward()` *adds* into `x.grad`.""",
     answers="gradient_descent",
     check=_check_q3,
-    hints=["Store `x.value.copy()` before the loop, and again after each update.",
-           "`x.value = x.value - lr * x.grad` moves the point; `x.grad` is the gradient the "
-           "last `backward()` left there.",
-           "Gradients add up across `backward()` calls: set `x.grad = None` before each "
-           "backward pass (what `zero_grad()` does)."],
+    hints=["Keep two things: the Tensor the engine differentiates, made from x0, and a list of "
+           "copies of its numbers, starting with x_0.",
+           "Each step: `f(x).backward()` leaves the gradient in `x.grad`; then move `x.value` "
+           "against it. `backward()` adds into `x.grad`, so clear it (`x.grad = None`, what "
+           "`zero_grad()` does) before each backward pass, or every step uses the sum of all "
+           "gradients so far.",
+           "Store `x.value.copy()` before the loop; in each of the `steps` steps: `x.grad = "
+           "None`, `f(x).backward()`, `x.value = x.value - lr * x.grad`, and store another copy; "
+           "return the points (`np.array(points)`)."],
     solution="""
 import numpy as np
 import optilab.autograd as ag
@@ -259,9 +270,13 @@ q4 = Exercise(
 gradient descent does not diverge? Set `lr_max` to a number.""",
     answers="lr_max",
     check=_check_q4,
-    hints=["Each coordinate evolves on its own: x <- (1 - 2 lr) x and y <- (1 - 10 lr) y.",
-           "A sequence a <- r a stays bounded when |r| <= 1. Which coordinate breaks first?",
-           "In general: lr < 2 / L, with L the largest eigenvalue of the Hessian."],
+    hints=["The coordinates do not interact: write one gradient step for x and one for y, "
+           "separately.",
+           "x <- (1 - 2 lr) x and y <- (1 - 10 lr) y. A sequence a <- r a stays bounded exactly "
+           "when |r| <= 1. Which coordinate breaks first as lr grows?",
+           "|1 - 10 lr| <= 1 allows lr up to 2/10; the x coordinate would allow up to 2/2. In "
+           "general the limit is 2 / L, with L the largest eigenvalue of the Hessian, here "
+           "diag(2, 10)."],
     solution="""
 lr_max = 2 / 10     # 2 / L, L = 10 = the largest eigenvalue of the Hessian diag(2, 10)
 """,
@@ -326,9 +341,13 @@ four starts `STARTS` and look at the contour map. Which starts end in the global
 minimum $(0, -1.532)$? Set `reach_global` to the set of their numbers (counting from 0).""",
     answers="reach_global",
     check=_check_q5,
-    hints=["Draw the four paths on the contour map and follow each to its end.",
-           "Some paths stop in a shallower hollow at the origin; one leaves the picture "
-           "towards the flat region where the gradient almost vanishes."],
+    hints=["Run the cell that draws the four paths, and follow each one to its end (the black "
+           "stars).",
+           "The global minimum is at (0, -1.532). Some paths stop in the shallower hollow at the "
+           "origin; one leaves the picture towards the flat region where the gradient almost "
+           "vanishes, and never arrives.",
+           "Collect the numbers of the starts whose star sits at (0, -1.532), counting from 0 in "
+           "the order of STARTS (the legend says which is which), in a set such as `{0, 2}`."],
     solution="""
 reach_global = {1, 3}
 """,
@@ -400,8 +419,13 @@ $L(w, b) = \frac1N \sum_i (p_i - y_i)^2$. Write `perceptron_grad(w, b, X, y)` re
 `w` is (2,), `b` a number). The check compares it with our engine's gradient.""",
     answers="perceptron_grad",
     check=_check_q6,
-    hints=["Chain rule: dL/dz_i = (2/N) (p_i - y_i) (1 - p_i^2), with z_i = w . x_i + b.",
-           "Then dL/dw = sum_i dL/dz_i x_i (that is X.T @ r) and dL/db = sum_i dL/dz_i."],
+    hints=["Name the steps of the computation, z_i = w . x_i + b and p_i = tanh(z_i), then apply "
+           "the chain rule backwards: from L to p, from p to z, from z to w and b.",
+           "dL/dp_i = (2/N) (p_i - y_i) and dp_i/dz_i = 1 - p_i^2, so dL/dz_i = (2/N) (p_i - y_i) "
+           "(1 - p_i^2). Since dz_i/dw = x_i and dz_i/db = 1: dL/dw = sum_i dL/dz_i x_i and dL/db "
+           "= sum_i dL/dz_i.",
+           "For all samples at once: `p = np.tanh(X @ w + b)`, r = the vector of dL/dz_i, then "
+           "grad_w = `X.T @ r` (shape (2,)) and grad_b = `r.sum()`."],
     solution="""
 import numpy as np
 

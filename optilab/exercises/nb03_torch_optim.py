@@ -65,10 +65,15 @@ reset the gradient with `x.grad.zero_()`. Return the `steps + 1` points (a list 
 numpy arrays, or an array).""",
     answers="descend",
     check=_check_q1,
-    hints=["Store `x.detach().clone().numpy()` (a copy!) before the loop and after each step.",
-           "`x.data -= lr * x.grad` updates the numbers in place without torch recording it.",
-           "`backward()` adds into `x.grad`: without `x.grad.zero_()` the steps grow. Try "
-           "commenting that line out to see what happens."],
+    hints=["Three things happen in each step: backpropagate the loss, move the numbers of x, "
+           "reset the gradient. And every point is recorded, x_0 included.",
+           "`x.data -= lr * x.grad` changes the numbers in place without torch recording it (x "
+           "stays a leaf). `backward()` adds into `x.grad`: `x.grad.zero_()` after the update "
+           "stops the accumulation. Record copies: `x.detach().numpy()` shares x's memory and "
+           "would change with x.",
+           "Record `x.detach().clone().numpy()` before the loop; then, `steps` times: "
+           "`f(x).backward()`, `x.data -= lr * x.grad`, `x.grad.zero_()`, record another copy; "
+           "return the points."],
     solution="""
 import numpy as np
 import torch
@@ -133,9 +138,14 @@ q2 = Exercise(
 `zero_grad()` / `f(x).backward()` / `step()`. Return the `steps + 1` points.""",
     answers="train_adam",
     check=_check_q2,
-    hints=["The loop body has three lines: optimizer.zero_grad(); f(x).backward(); "
-           "optimizer.step().",
-           "Record `x.detach().clone().numpy()` before the loop and after each step."],
+    hints=["The statement names every piece; what matters is the order of the three calls in the "
+           "loop, and recording the points.",
+           "Each iteration clears the old gradient (`optimizer.zero_grad()`), computes the loss "
+           "and backpropagates, then lets the optimizer move x (`optimizer.step()`). Without "
+           "zero_grad the gradients add up across steps.",
+           "`optimizer = torch.optim.Adam([x], lr=lr)` (Adam itself: not AdamW, SGD or RMSprop); "
+           "record `x.detach().clone().numpy()`; then `steps` times `optimizer.zero_grad()`, "
+           "`f(x).backward()`, `optimizer.step()`, and record a copy of x."],
     solution="""
 import numpy as np
 import torch
@@ -283,8 +293,14 @@ $v \leftarrow \beta v + g$, then $x \leftarrow x - \eta v$. Write
 `momentum_step(x, v, g, lr, beta)` returning the new `(x, v)` (numpy arrays).""",
     answers="momentum_step",
     check=_check_q3,
-    hints=["Two lines: first the new velocity, then the new point.",
-           "torch's form has no (1 - beta) in front of g."],
+    hints=["Two lines: first the new velocity, then the new point, which moves with the *new* "
+           "velocity.",
+           "torch's convention: v adds up gradients, v <- beta v + g (no (1 - beta) in front of "
+           "g, no lr inside v), and the step is -lr times that v. Books that write v <- beta v - "
+           "lr g, x <- x + v describe the same method with another v; this exercise asks for "
+           "torch's.",
+           "Compute `v = beta * v + g`, then return the pair in the order (new x, new v), with "
+           "new x = x - lr * v."],
     solution="""
 def momentum_step(x, v, g, lr, beta):
     v = beta * v + g
@@ -361,9 +377,12 @@ very first step, given the gradient `g`? Write `adam_first_step(x0, g, lr)` retu
 $x_1$ (numpy arrays; ignore `eps`). The check compares with torch.""",
     answers="adam_first_step",
     check=_check_q4,
-    hints=["Step 1: m = (1 - b1) g and v = (1 - b2) g^2, then the bias corrections divide "
-           "them by 1 - b1 and 1 - b2.",
-           "So the step is lr * g / sqrt(g^2) = lr * sign(g)."],
+    hints=["Start from m_0 = v_0 = 0 and write Adam's update (the formulas above the exercise) "
+           "for t = 1 by hand.",
+           "At t = 1: m = (1 - b1) g and v = (1 - b2) g^2. The bias corrections divide them by 1 "
+           "- b1^1 and 1 - b2^1, both of them: m_hat = g and v_hat = g^2.",
+           "So the step is lr * m_hat / sqrt(v_hat) = lr * g / |g|, coordinate by coordinate: x1 "
+           "is x0 minus lr times the sign of g (`np.sign(g)`)."],
     solution="""
 import numpy as np
 

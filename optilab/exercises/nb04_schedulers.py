@@ -93,8 +93,12 @@ q1 = Exercise(
 `k = 0, 1, 2, ...`. The check compares with torch.""",
     answers="step_lr",
     check=_check_q1,
-    hints=["How many times has the rate been multiplied by gamma after k steps?",
-           "k // step_size times."],
+    hints=["Write out the rates for step_size = 3: which steps use lr0, which lr0 * gamma, which "
+           "lr0 * gamma^2?",
+           "The rate has been multiplied by gamma once per completed block of step_size steps: "
+           "the exponent is a whole number that grows by one at k = step_size, 2 step_size, ...",
+           "The number of completed blocks is integer division, `k // step_size`; the rate is lr0 "
+           "times gamma to that power."],
     solution="""
 def step_lr(lr0, step_size, gamma, k):
     return lr0 * gamma ** (k // step_size)
@@ -129,8 +133,12 @@ step count reaches each milestone. Write `multistep_lr(lr0, milestones, gamma, k
 used at step `k`.""",
     answers="multistep_lr",
     check=_check_q2,
-    hints=["Count the milestones that step k has reached.",
-           "`sum(m <= k for m in milestones)` milestones are passed at step k."],
+    hints=["Like StepLR, but the drops happen at the listed milestones instead of every step_size "
+           "steps.",
+           "At step k the rate has been multiplied by gamma once for every milestone already "
+           "reached, the milestone itself included: step k = m already uses the lower rate.",
+           "Count the milestones reached with `sum(m <= k for m in milestones)`, and raise gamma "
+           "to that power."],
     solution="""
 def multistep_lr(lr0, milestones, gamma, k):
     return lr0 * gamma ** sum(m <= k for m in milestones)
@@ -183,10 +191,15 @@ step, and return the `steps + 1` points. (On $5|x|$ every step has length $5\eta
 check reads your learning rates off your path.)""",
     answers="train",
     check=_check_q3,
-    hints=["The loop: zero_grad, loss = 5 * x.abs().sum(), backward, optimizer.step(), "
-           "scheduler.step().",
-           "The order matters: the scheduler prepares the rate of the *next* step, so it "
-           "comes after optimizer.step()."],
+    hints=["It is notebook 3's torch.optim loop (SGD on f(x) = 5|x|) with a scheduler attached to "
+           "the optimizer. Which line does the scheduler add to the loop, and where?",
+           "The scheduler prepares the rate of the *next* step, so it steps after the optimizer: "
+           "zero_grad, backward, `optimizer.step()`, then `scheduler.step()`. Stepped first, it "
+           "lowers the rate before the first step has used lr.",
+           "A float64 tensor `[x0]` with requires_grad, `torch.optim.SGD([x], lr=lr)`, "
+           "`torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=gamma)` and `points = "
+           "[x.item()]`; each step: `optimizer.zero_grad()`, `(5 * x.abs().sum()).backward()`, "
+           "`optimizer.step()`, `scheduler.step()`, `points.append(x.item())`."],
     solution="""
 import numpy as np
 import torch
@@ -249,8 +262,11 @@ step k. Write `warmup(k)` so that the rate grows linearly over the first 5 steps
 ($\eta_0/5, 2\eta_0/5, \dots, \eta_0$ at k = 4) and then stays at $\eta_0$.""",
     answers="warmup",
     check=_check_q4,
-    hints=["warmup returns a factor: 1/5 at k = 0, 1 at k = 4.",
-           "min(1, (k + 1) / 5)."],
+    hints=["warmup returns a factor, not a rate: LambdaLR multiplies the initial rate by it. "
+           "Which factor do you want at k = 0, 1, ..., 4, and after?",
+           "The factors 1/5, 2/5, 3/5, 4/5, 1 grow by 1/5 per step: (k + 1) / 5 for k = 0 to 4. "
+           "From k = 4 on the factor stays 1.",
+           "Cap the straight line at 1: the smaller of 1 and (k + 1) / 5 (`min`)."],
     solution="""
 def warmup(k):
     return min(1.0, (k + 1) / 5)
@@ -289,8 +305,11 @@ cosine period: $\eta_k = \eta_0 \, \frac{1 + \cos(\pi k / T_{max})}{2}$. Write
 `cosine_lr(lr0, T_max, k)` for $0 \le k \le T_{max}$.""",
     answers="cosine_lr",
     check=_check_q5,
-    hints=["At k = 0 the factor must be 1, at k = T_max it must be 0.",
-           "Use np.cos(np.pi * k / T_max)."],
+    hints=["The formula is in the statement: translate it into numpy. Check it at the ends: the "
+           "factor is 1 at k = 0 and 0 at k = T_max.",
+           "The angle goes from 0 to pi while k goes from 0 to T_max: pi k / T_max. Then (1 + "
+           "cos(angle)) / 2 goes from 1 down to 0.",
+           "lr0 times (1 + `np.cos(np.pi * k / T_max)`) / 2."],
     solution="""
 import numpy as np
 
@@ -357,9 +376,13 @@ q6 = Exercise(
 lowered for the first time? Set `first_drop` to that k.""",
     answers="first_drop",
     check=_check_q6,
-    hints=["A loss is 'bad' when it does not beat the best loss seen so far (by torch's "
-           "default, beating means going below best * (1 - 1e-4): threshold=1e-4, mode 'rel').",
-           "patience = 2: two bad losses in a row are tolerated; the next one lowers the rate."],
+    hints=["Write down the best loss so far at each k, and mark the steps whose loss does not "
+           "beat it.",
+           "A loss is 'bad' when it does not beat the best loss seen so far (by torch's default, "
+           "beating means going below best * (1 - 1e-4): threshold=1e-4, mode 'rel'), not the "
+           "previous loss. The count of bad losses in a row restarts at each improvement.",
+           "patience = 2: two bad losses in a row are tolerated, and the rate is lowered when the "
+           "third arrives. The best loss is 3.0 at k = 2: count the bad ones after it."],
     solution="""
 first_drop = 5
 """,

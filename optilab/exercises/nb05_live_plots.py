@@ -92,11 +92,14 @@ $0 < \eta <$ `lr_max`. What is `lr_max`? Set it to a number: a fraction such as 
 a decimal with 4 significant digits.""",
     answers="lr_max",
     check=_check_q1,
-    hints=["Write the Hessian: the second derivatives of f. The mixed one, d2f/dxdy, is not "
-           "zero here, so the coordinates do not evolve separately.",
-           "Along an eigenvector of the Hessian with eigenvalue lambda, one step multiplies "
-           "the error by 1 - lr lambda. `np.linalg.eigvalsh(H)` gives the eigenvalues.",
-           "The steepest direction breaks first: lr_max = 2 / lambda_max."],
+    hints=["Write the Hessian: the second derivatives of f. The mixed one, d2f/dxdy, is not zero "
+           "here, so the coordinates do not evolve separately as in exercise 2.4.",
+           "Along an eigenvector of the Hessian with eigenvalue lambda, one step multiplies the "
+           "error by 1 - lr lambda: it shrinks when |1 - lr lambda| < 1, that is 0 < lr < 2 / "
+           "lambda. The steepest direction, lambda_max, breaks first.",
+           "H = [[10, 4], [4, 4]]; `np.linalg.eigvalsh(H)` gives its eigenvalues (or solve "
+           "lambda^2 - 14 lambda + 24 = 0, trace 14 and determinant 24), and lr_max = 2 / (the "
+           "larger one)."],
     solution="""
 import numpy as np
 
@@ -172,9 +175,12 @@ eigenvalue of the Hessian $\nabla^2 f(x)$. `f` takes one point, `f(p)`; use
 `ag.hessian(f)(x)`. Assume $\lambda_{max} > 0$.""",
     answers="lr_limit",
     check=_check_q2,
-    hints=["`ag.hessian(f)(x)` is a numpy (d, d) array.",
-           "`np.linalg.eigvalsh(H)` returns the eigenvalues of a symmetric matrix in "
-           "increasing order: the largest is the last one."],
+    hints=["Three steps: the Hessian at x, its largest eigenvalue, then 2 divided by it.",
+           "`ag.hessian(f)` is a function: `ag.hessian(f)(x)` is the (d, d) numpy array of second "
+           "derivatives at x. It is symmetric, so `np.linalg.eigvalsh` gives its real "
+           "eigenvalues, in increasing order.",
+           "With `H = ag.hessian(f)(x)`, return 2 divided by the largest entry of "
+           "`np.linalg.eigvalsh(H)` (`.max()` or `[-1]`)."],
     solution="""
 import numpy as np
 import optilab.autograd as ag

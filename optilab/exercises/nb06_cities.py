@@ -73,9 +73,13 @@ arrays and on our Tensors alike (broadcasting, `**`, `.sum()`), so the engine ca
 differentiate it.""",
     answers="criterion",
     check=_check_q1,
-    hints=["`X[:, None, :] - X[None, :, :]` is the (n, n, 2) array of differences x_i - x_j.",
-           "Square, sum over the last axis: the (n, n) squared distances. Subtract D ** 2.",
-           "Summing the squared residuals over all (i, j) counts each pair twice: halve it."],
+    hints=["Avoid a double loop: compute all the differences x_i - x_j at once, with "
+           "broadcasting.",
+           "`X[:, None, :] - X[None, :, :]` is the (n, n, 2) array of differences x_i - x_j. "
+           "Square it and sum over the last axis: the (n, n) matrix of squared distances. "
+           "Subtract D ** 2 and square again: the squared residual of every ordered pair (i, j).",
+           "Summing those over all (i, j) counts each pair twice, as (i, j) and as (j, i) (the "
+           "diagonal is 0): halve the sum. Use `.sum()` and `**`, which Tensors have too."],
     solution="""
 def criterion(X, D):
     squared = ((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)
@@ -119,8 +123,13 @@ respect to the point $x_i$ is $4 \sum_j r_{ij} (x_i - x_j)$. Write `criterion_gr
 returning the (n, 2) array of these gradients, with numpy (no loop needed).""",
     answers="criterion_grad",
     check=_check_q2,
-    hints=["Build diff = X[:, None, :] - X[None, :, :] (n, n, 2) and r (n, n).",
-           "`(r[:, :, None] * diff).sum(1)` sums r_ij (x_i - x_j) over j."],
+    hints=["Reuse the broadcasting of exercise 6.1: you need r_ij for every pair, and the "
+           "differences x_i - x_j.",
+           "diff = `X[:, None, :] - X[None, :, :]` is (n, n, 2), and r = (diff ** 2).sum(-1) - D "
+           "** 2 is (n, n). For x_i, sum r_ij (x_i - x_j) over j: multiply `r[:, :, None] * diff` "
+           "and sum over the axis of j.",
+           "Axis 0 is i (the row of the result), axis 1 is j: `4 * (r[:, :, None] * "
+           "diff).sum(1)`. Summing over axis 0 would give the sum over i, the opposite sign here."],
     solution="""
 def criterion_grad(X, D):
     diff = X[:, None, :] - X[None, :, :]
@@ -176,8 +185,12 @@ criterion below `TARGET` = 1e-3 within `STEPS` = 300 steps. Find a learning rate
 it (set `lr`), by trying a few: too small is slow, too big diverges.""",
     answers="lr",
     check=_check_q3,
-    hints=["Try rates spaced by factors of 10, then refine between the best two.",
-           "Something between 0.01 and 0.05 works; 0.1 diverges."],
+    hints=["Try a few rates spaced by factors of 10 (0.001, 0.01, 0.1) and compare f after the "
+           "300 steps.",
+           "Too small a rate leaves f above TARGET after 300 steps; too large a one makes f blow "
+           "up to inf. Keep the largest rate that still goes down, then refine between it and the "
+           "next one.",
+           "Anything from 0.01 to 0.05 works; 0.005 is too slow and 0.1 diverges within 10 steps."],
     solution="""
 lr = 0.02
 """,

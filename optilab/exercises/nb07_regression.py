@@ -88,10 +88,13 @@ gradient descent with our engine on the mean squared error
 $L(a, b) = \frac1N \sum_i (a x_i + b - y_i)^2$. Return `(a, b)` as numbers.""",
     answers="fit_line",
     check=_check_q1,
-    hints=["Make `a = ag.Tensor(0.0)` and `b = ag.Tensor(0.0)`; the loss is "
-           "`((a * x + b - y) ** 2).mean()`.",
-           "Each step: reset `a.grad` and `b.grad` to None, backward, then move a.value and "
-           "b.value against their gradients."],
+    hints=["Two scalar Tensors a and b, both starting at 0; the loss is the mean of the squared "
+           "residuals a x_i + b - y_i.",
+           "Each step is notebook 2's loop with two parameters: reset both gradients (`a.grad = "
+           "b.grad = None`), compute the loss, `.backward()`, then move `a.value` and `b.value` "
+           "against their gradients.",
+           "The loss is `((a * x + b - y) ** 2).mean()`; the update is `a.value = a.value - lr * "
+           "a.grad`, and the same for b; at the end return `float(a.value), float(b.value)`."],
     solution="""
 import optilab.autograd as ag
 
@@ -150,8 +153,11 @@ matrix whose columns are $1, x, x^2, \dots, x^{degree}$. A linear model on these
 fits a polynomial.""",
     answers="poly_features",
     check=_check_q2,
-    hints=["Column k is x ** k, for k = 0, ..., degree.",
-           "np.stack([...], axis=1) puts vectors side by side as columns."],
+    hints=["Column k of the matrix is x ** k, for k = 0, 1, ..., degree: degree + 1 columns.",
+           "Make the list of columns [x ** 0, x ** 1, ...] and put them side by side: "
+           "`np.stack(columns, axis=1)` makes each vector a column (axis=0 would make them rows).",
+           "`np.stack([x ** k for k in range(degree + 1)], axis=1)`, or numpy's own `np.vander(x, "
+           "degree + 1, increasing=True)`."],
     solution="""
 import numpy as np
 
@@ -204,8 +210,13 @@ q3 = Exercise(
 the total number of trainable numbers (weights and biases).""",
     answers="count_parameters",
     check=_check_q3,
-    hints=["A layer from n_in to n_out has a weight matrix (n_out, n_in) and a bias (n_out, 1).",
-           "Sum n_out * n_in + n_out over consecutive pairs zip(sizes[:-1], sizes[1:])."],
+    hints=["Take one layer first: from n_in numbers to n_out numbers, how many weights, and how "
+           "many biases?",
+           "A `Linear((n_out, n_in))` layer has a weight matrix (n_out, n_in) and a bias (n_out, "
+           "1): n_out * n_in + n_out numbers. The layers sit between consecutive sizes: (n_0, "
+           "n_1), (n_1, n_2), ...",
+           "`zip(sizes[:-1], sizes[1:])` gives the consecutive pairs (n_in, n_out): sum n_out * "
+           "n_in + n_out over them."],
     solution="""
 def count_parameters(sizes):
     return sum(n_out * n_in + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
@@ -279,9 +290,13 @@ shape (N, 2, 1) must give (N, 1, 1) by broadcasting. Use tensor operations (`@`,
 `.tanh()`) so that it works with numpy arrays and with our Tensors.""",
     answers="mlp_forward",
     check=_check_q4,
-    hints=["`W1 @ x` works for one column (2, 1) and for a batch (N, 2, 1): matmul broadcasts "
-           "over the leading axis.",
-           "`ag.tanh(z)` works on numpy arrays and Tensors (`z.tanh()` only on Tensors)."],
+    hints=["Follow the formula from the inside out: the hidden layer W1 x + b1, its tanh, then "
+           "the output layer. params holds two (W, b) pairs: unpack them first.",
+           "`@` multiplies matrices: `W1 @ x` works for one column (2, 1) and for a batch (N, 2, "
+           "1), because matmul broadcasts over the leading axis, and `+ b1` broadcasts too. The "
+           "tanh must work on Tensors: `z.tanh()` or `ag.tanh(z)` (which also takes numpy "
+           "arrays), not `math.tanh`.",
+           "`(W1, b1), (W2, b2) = params`, then return W2 @ (the tanh of W1 @ x + b1) + b2."],
     solution="""
 import optilab.autograd as ag
 

@@ -67,8 +67,10 @@ $x_{new} = x - H^{-1} g$, with $g = \nabla f(x)$ and $H = \nabla^2 f(x)$. Write
 `newton_step(x, g, H)` (numpy arrays). Do not invert H: solve the linear system.""",
     answers="newton_step",
     check=_check_q1,
-    hints=["H^-1 g is the solution d of H d = g.",
-           "`np.linalg.solve(H, g)` solves it; subtract it from x."],
+    hints=["H^-1 g is the vector d that solves the linear system H d = g.",
+           "Solving is cheaper and more accurate than inverting: `np.linalg.solve(H, g)` returns "
+           "d without ever forming H^-1.",
+           "Subtract that d from x: x - `np.linalg.solve(H, g)`."],
     solution="""
 import numpy as np
 
@@ -119,8 +121,13 @@ returning the 2x2 numpy array of second derivatives. The check compares with
 `ag.hessian`.""",
     answers="rosenbrock_hessian",
     check=_check_q2,
-    hints=["First the gradient: df/dx = -2(1 - x) - 400 x (y - x^2), df/dy = 200 (y - x^2).",
-           "Differentiate each component again, in x and in y; the matrix is symmetric."],
+    hints=["First the gradient: differentiate f in x and in y. Then differentiate each of its two "
+           "components again.",
+           "df/dx = -2(1 - x) - 400 x (y - x^2) and df/dy = 200 (y - x^2). Differentiate each in "
+           "x and in y; the term -400 x (y - x^2) needs the product rule. The matrix is "
+           "symmetric.",
+           "f_xx = 2 - 400 (y - x^2) + 800 x^2, f_xy = f_yx = -400 x, f_yy = 200: return "
+           "`np.array([[f_xx, f_xy], [f_xy, f_yy]])`."],
     solution="""
 import numpy as np
 
@@ -185,8 +192,13 @@ $x \leftarrow x - \nabla^2 f(x)^{-1} \nabla f(x)$, with `ag.grad(f)` and `ag.hes
 Return the `steps + 1` points.""",
     answers="newton",
     check=_check_q3,
-    hints=["`ag.grad(f)(x)` and `ag.hessian(f)(x)` are numpy arrays when x is.",
-           "Each step: x = x - np.linalg.solve(H, g); store a copy of every point."],
+    hints=["It is the gradient-descent loop with Newton's step in place of the gradient step; "
+           "record x_0 and every point after it.",
+           "At each point: g = `ag.grad(f)(x)` and H = `ag.hessian(f)(x)` (numpy arrays when x is "
+           "one), then x becomes x - d with d the solution of H d = g, the step of exercise 8.1.",
+           "Start from `x = np.array(x0, dtype=float)` and `points = [x.copy()]`; `steps` times: "
+           "`x = x - np.linalg.solve(ag.hessian(f)(x), ag.grad(f)(x))` and append `x.copy()`; "
+           "return `np.array(points)`."],
     solution="""
 import numpy as np
 import optilab.autograd as ag
@@ -253,8 +265,12 @@ $H v \approx \dfrac{\nabla f(x + h v) - \nabla f(x - h v)}{2h}$. Write
 The check compares with `ag.hvp`.""",
     answers="hvp_fd",
     check=_check_q4,
-    hints=["Evaluate the gradient at x + h v and at x - h v.",
-           "Subtract and divide by 2h: a vector of the same shape as x."],
+    hints=["`grad` is a function that returns a vector: evaluate it at two points, on either side "
+           "of x along v.",
+           "A central difference along the direction v: the two points are x + h v and x - h v, "
+           "and the difference of their gradients divided by 2h approximates H v, with an error "
+           "O(h^2).",
+           "Return (`grad(x + h * v)` - `grad(x - h * v)`) / (2 * h), with the h you are given."],
     solution="""
 def hvp_fd(grad, x, v, h=1e-5):
     return (grad(x + h * v) - grad(x - h * v)) / (2 * h)
