@@ -13,7 +13,7 @@ notebooks), so they work on every front end, Colab included.
 
 Modules: ``nb01_autograd``, ``nb02_gradient_descent``, ``nb03_torch_optim``,
 ``nb04_schedulers``, ``nb05_live_plots``, ``nb06_cities``, ``nb07_regression``,
-``nb08_newton``, ``nb13_landscape``.  Helpers for new checks live in
+``nb08_newton``, ``nb09_quadratic``, ``nb13_landscape``.  Helpers for new checks live in
 :mod:`optilab.exercises.diagnose`.
 """
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 from .base import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Mistake, NotAttempted, Result, call
 
 MODULES = ("nb01_autograd", "nb02_gradient_descent", "nb03_torch_optim", "nb04_schedulers",
-           "nb05_live_plots", "nb06_cities", "nb07_regression", "nb08_newton",
+           "nb05_live_plots", "nb06_cities", "nb07_regression", "nb08_newton", "nb09_quadratic",
            "nb13_landscape")
 
 __all__ = ["Exercise", "Result", "Mistake", "NotAttempted", "call", "CORRECT", "INCORRECT",

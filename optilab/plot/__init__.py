@@ -6,6 +6,9 @@
   end (``LivePlot(f, view="contour" | "curve" | "surface")``, then ``add_point``).
 * :func:`animate` / :func:`save_animation` -- an animation to watch inline (HTML) or keep
   (GIF, MP4).
+* :func:`plot_rates` / :func:`plot_momentum_region` -- runs on a quadratic against their
+  theoretical rate, and the (lr, momentum) region where momentum converges
+  (:mod:`optilab.plot.rates`).
 * :mod:`optilab.plot.static` -- the drawing pieces (``draw_function``,
   ``draw_trajectories``) for code that redraws, such as slider explorers.
 
@@ -24,7 +27,8 @@ The course's ``init_2dplot`` / ``add_point_2d`` / ``init_3dplot`` / ``add_point_
 
 from .animation import Animation, animate, save_animation
 from .live import LivePlot
+from .rates import plot_momentum_region, plot_rates
 from .static import draw_function, draw_trajectories, plot_trajectories
 
 __all__ = ["LivePlot", "Animation", "plot_trajectories", "animate", "save_animation",
-           "draw_function", "draw_trajectories"]
+           "draw_function", "draw_trajectories", "plot_rates", "plot_momentum_region"]
