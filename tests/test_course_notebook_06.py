@@ -52,6 +52,7 @@ def test_every_check_is_correct(notebook):
     assert sorted(int(q) for q, _ in found) == [1, 2, 3], found
     assert {verdict for _, verdict in found} == {"correct"}, found
     assert "reference solution" not in text          # later cells used the answers
+    assert "lr = 0.02: f =" in text                  # the line the student version hides
 
 
 def test_the_engines_agree_and_every_method_reaches_the_floor(notebook):

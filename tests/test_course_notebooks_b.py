@@ -56,6 +56,9 @@ def test_solution_notebook_runs_and_every_check_is_correct(stem):
         assert all(v.startswith("✔") and ": correct" in v for v in verdicts), verdicts
     printed = "".join(t for c in code_cells(nb) for t in texts(c))
     assert "reference solution" not in printed       # every q.use(...) took the answer given
+    assert "hidden until exercise" not in printed    # and the lines showing answers printed
+    if stem == "05_live_plots":                      # what the student version hides (5.1)
+        assert "0.9 lr_max (lr=0.15)" in printed and "1.2 lr_max (lr=0.2)" in printed
     assert printed.strip(), "the notebook printed nothing"
 
 

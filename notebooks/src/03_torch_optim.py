@@ -19,8 +19,9 @@
 # $(x - 1)^2 + 10 (y + 0.5)^2$ with its minimum at $(1, -0.5)$.
 #
 # Each exercise ends with a check cell: `q1.check(...)` answers *correct*, *not attempted yet*
-# or *incorrect* (and names the likely mistake). `q1.hint()` gives a hint (call it again for
-# the next one); `q1.solution()` shows a solution.
+# or *incorrect* (and names the likely mistake). `q1.hint()` gives a hint; call it again for
+# the next one: a nudge, then the idea, then nearly the solution. `q1.solution()` shows a
+# solution.
 
 # %%
 # %matplotlib inline
@@ -249,7 +250,7 @@ q4.check(adam_first_step)
 # %%
 first = q4.use(adam_first_step)(np.zeros(2), ag.grad(bowl)(np.zeros(2)), 0.1)
 print("gradient at (0, 0):", ag.grad(bowl)(np.zeros(2)))
-print("Adam's first step :", first, "  torch.optim agrees:", recorded.points[1])
+q4.print("Adam's first step :", first, "  torch.optim agrees:", recorded.points[1])
 
 # %% [markdown]
 # ## 5. The optimizer zoo

@@ -24,8 +24,9 @@
 # where a schedule is *necessary*: $f(x) = 5|x|$.
 #
 # Each exercise ends with a check cell: `q1.check(...)` answers *correct*, *not attempted yet*
-# or *incorrect* (and names the likely mistake). `q1.hint()` gives a hint (call it again for
-# the next one); `q1.solution()` shows a solution.
+# or *incorrect* (and names the likely mistake). `q1.hint()` gives a hint; call it again for
+# the next one: a nudge, then the idea, then nearly the solution. `q1.solution()` shows a
+# solution.
 
 # %%
 # %matplotlib inline

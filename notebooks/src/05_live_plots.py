@@ -210,7 +210,7 @@ bowl_runs = optilab.optim.race(bowl, [1.0, 1.0], {
     "0.9 lr_max": dict(optimizer="sgd", lr=0.9 * lr_max),
     "1.2 lr_max": dict(optimizer="sgd", lr=1.2 * lr_max)}, steps=60)
 for run in bowl_runs.values():
-    print(run.summary())
+    q1.print(run.summary())                # each summary names its lr
 plot_trajectories(bowl, bowl_runs, x_range=(-2, 2), y_range=(-2, 2), panels=("loss",),
                   title="$5x^2 + 4xy + 2y^2$")
 
@@ -240,8 +240,8 @@ def rosen(p):
     return rosenbrock(p[0], p[1])
 
 
-print(f"yours:   2 / lambda_max at (-1.2, 1) = {limit(rosen, np.array([-1.2, 1.0])):.6g}")
-print(f"summary: 2 / lambda_max at (-1.2, 1) = {blown.stability_limit:.6g} "
+print(f"lr_limit: 2 / lambda_max at (-1.2, 1) = {limit(rosen, np.array([-1.2, 1.0])):.6g}")
+print(f"summary:  2 / lambda_max at (-1.2, 1) = {blown.stability_limit:.6g} "
       f"(lambda_max = {blown.lambda_max:.6g})")
 print("\nalong the valley floor y = x^2:")
 for x0 in (-1.2, -0.5, 0.0, 0.5, 1.0):

@@ -182,7 +182,7 @@ X, values = X0.copy(), [float(f(X0, D))]
 for _ in range(STEPS):
     X = X - eta * grad_f(X, D)
     values.append(float(f(X, D)))
-print(f"lr = {eta}: f = {values[0]:.3g} -> {values[-1]:.3g} after {STEPS} steps")
+q3.print(f"lr = {eta}: f = {values[0]:.3g} -> {values[-1]:.3g} after {STEPS} steps")
 
 plt.figure(figsize=(5, 3.2))
 plt.semilogy(values)
