@@ -297,8 +297,8 @@ $v \leftarrow \beta v + g$, then $x \leftarrow x - \eta v$. Write
            "velocity.",
            "torch's convention: v adds up gradients, v <- beta v + g (no (1 - beta) in front of "
            "g, no lr inside v), and the step is -lr times that v. Books that write v <- beta v - "
-           "lr g, x <- x + v describe the same method with another v; this exercise asks for "
-           "torch's.",
+           "lr g, x <- x + v describe the same method (for a constant lr) with another v; "
+           "this exercise asks for torch's.",
            "Compute `v = beta * v + g`, then return the pair in the order (new x, new v), with "
            "new x = x - lr * v."],
     solution="""
