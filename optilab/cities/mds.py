@@ -79,18 +79,14 @@ def classical_mds(distances: Any, dim: int = 2) -> np.ndarray:
     eigenvalues, vectors = np.linalg.eigh(double_centre(D))      # ascending order
     eigenvalues, vectors = eigenvalues[::-1], vectors[:, ::-1]    # largest first
     top = eigenvalues[:dim]
-    tiny = 1e-12 * max(eigenvalues[0], 0.0)                       # rounding around zero
+    tiny = 1e-12 * eigenvalues[0]       # rounding around zero (trace B > 0: eigenvalues[0] > 0)
     if not top[-1] > tiny:
         positive = int(np.sum(eigenvalues > tiny))
-        if positive == 0:
-            raise ValueError("classical_mds: B = -J D^2 J / 2 has no positive eigenvalue: "
-                             "every distance is 0 (all points coincide), or the matrix is not "
-                             "made of distances. Check the matrix you passed.")
         raise ValueError(
             f"classical_mds: dim={dim} needs {dim} positive eigenvalues of B = -J D^2 J / 2, "
             f"but these distances give only {positive} (the largest: "
             f"{np.array2string(eigenvalues[:dim + 1], precision=3)}): the points span fewer "
-            f"dimensions. Try dim={max(positive, 1)}.")
+            f"dimensions. Try dim={positive}.")
     X = vectors[:, :dim] * np.sqrt(top)
     signs = np.sign(X[np.argmax(np.abs(X), axis=0), np.arange(dim)])
     return X * np.where(signs == 0, 1.0, signs)
