@@ -70,7 +70,8 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
         scheduler_kwargs: Mapping[str, Any] | None = None, engine: str = "torch", *,
         device: str = "cpu", gtol: float | None = None, ftol: float | None = None,
         bound: float = 1e6, progress: bool | None = None, label: str | None = None,
-        **optimizer_kwargs: Any) -> Trajectory:
+        data: Any = None, batch_size: int | None = None, seed: int | None = None,
+        full_values: bool = True, **optimizer_kwargs: Any) -> Trajectory:
     """Minimise ``f`` from ``x0`` and return the Trajectory.
 
     ``f`` takes the point as one tensor (``f(p)``) or one scalar tensor per coordinate
@@ -81,8 +82,32 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     with its hand-made GD and Adam.  The run stops early when ``|grad f| <= gtol``, when
     ``|f_k - f_(k-1)| <= ftol``, or when it diverges (non-finite f or some ``|x_i| > bound``).
     ``progress``: a tqdm bar (None: only if the run lasts over a second).
+
+    Minibatch runs (stochastic gradient descent): give ``data``, one array or a tuple of
+    arrays with one row per sample (``(X, y)``), and ``batch_size``; ``f`` then takes the
+    point and one batch of each array, ``f(w, X_batch, y_batch)``, and should average over
+    the batch (``.mean()``) so that its scale does not depend on the batch size. Each step
+    draws the next batch of an epoch: every epoch is a fresh shuffle of the n samples,
+    ``rng.permutation(n)`` with ``rng = np.random.default_rng(seed)`` (seed 0 by default),
+    cut into batches of ``batch_size`` (the last one smaller when it does not divide n), so
+    every sample is used once per epoch. The scheduler steps once per step, not per epoch.
+    The Trajectory records the minibatch loss and gradient each step used (``values``,
+    ``grads``: noisy), the samples used to reach each point (``samples_at``, ``epochs``),
+    and, unless ``full_values=False``, the loss on all the data at every point
+    (``full_values``: one more pass over the data per step, not counted in ``evaluations``
+    nor in ``times``)::
+
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(100, 2)); y = X @ [1.0, -2.0]
+        >>> t = run(lambda w, X, y: ((X @ w - y) ** 2).mean() / 2, [0.0, 0.0], "sgd",
+        ...         lr=0.1, steps=50, data=(X, y), batch_size=10)
+        >>> t.samples_at[:3].tolist(), float(t.epochs[-1]), t.evaluations
+        ([0, 10, 20], 5.0, 51)
+        >>> bool(t.full_values[-1] < t.full_values[0] / 1000)     # f on all 100 samples
+        True
     """
     x0_array = _check_x0(x0)
+    minibatch = _check_data(data, batch_size, seed)
     _check_number("steps", steps, integer=True, hint="try steps=100")
     if steps > MAX_STEPS:
         per_step = 200 + 64 * x0_array.size               # bytes: point, gradient, value, lr
@@ -94,13 +119,16 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
         _check_number("lr", lr, hint="try lr=0.1 or lr=1e-3")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    n_coords = _coordinates(f, x0_array)
+    n_coords = _coordinates(f, x0_array, len(minibatch.arrays) if minibatch else 0)
     name = optimizer if isinstance(optimizer, str) else getattr(optimizer, "__name__", "custom")
     settings = {"optimizer": name, "lr": lr, "steps": steps, "engine": engine, "device": device,
                 "scheduler": scheduler if scheduler is None or isinstance(scheduler, str)
                 else scheduler.__name__, "label": label or name, **optimizer_kwargs}
     loop = _TorchLoop if engine == "torch" else _OptilabLoop
     state = loop(f, x0_array, n_coords, optimizer, lr, optimizer_kwargs, device)
+    if minibatch:
+        state.attach_data(minibatch, full_values)
+        settings.update(batch_size=minibatch.size, seed=minibatch.seed, data_size=minibatch.n)
     settings["lr"] = state.lr()                  # the optimizer's, before a scheduler moves it
     if scheduler is not None:
         state.attach_scheduler(scheduler, dict(scheduler_kwargs or {}), steps)
@@ -112,7 +140,7 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     finally:
         bar.close()
     trajectory.settings = settings
-    if trajectory.diverged and state.is_gradient_descent():
+    if trajectory.diverged and state.is_gradient_descent() and not minibatch:
         _add_stability_limit(trajectory, state, x0_array)
     _check_first_gradient(state, x0_array, trajectory.grads[0], engine)
     return trajectory
@@ -147,12 +175,20 @@ def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bo
             bar: Any) -> Trajectory:
     """Step, recording x_k, f(x_k), grad f(x_k) and lr_k, until done (see Trajectory)."""
     points, values, grads, lrs, times, counts = [state.point()], [], [], [], [], []
+    samples, full = [], []                      # minibatch runs: samples used, f on all data
     status, reason, diverged_at = "max_steps", "", None
     start = time.perf_counter()
     for k in range(steps + 1):
+        state.draw()                            # the batch of step k (minibatch runs)
         value, grad = state.evaluate()
         times.append(time.perf_counter() - start)
         counts.append(state.evaluations)
+        if state.batches is not None:
+            samples.append(state.samples)
+            if state.record_full:               # a measurement, not part of the run's time
+                measuring = time.perf_counter()
+                full.append(state.value_at(np.array(points[-1]), state.data))
+                start += time.perf_counter() - measuring
         values.append(value)
         grads.append(grad)
         point = points[-1]
@@ -171,18 +207,28 @@ def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bo
             break
         lrs.append(state.lr())
         state.step(value)
+        state.samples += state.batch_length
         points.append(state.point())
         bar.update()
+    data_size = state.batches.n if state.batches is not None else None
     return Trajectory(np.array(points), np.array(values), np.array(grads), np.array(lrs),
                       np.array(times), status=status, reason=reason, diverged_at=diverged_at,
                       evaluations=state.evaluations, gradient_evaluations=state.evaluations,
-                      evaluations_at=np.array(counts))
+                      evaluations_at=np.array(counts),
+                      samples_at=np.array(samples, dtype=np.int64), data_size=data_size,
+                      full_values=np.array(full, dtype=np.float64))
 
 
 class _Loop:
     """One engine's side of the loop: leaves, optimizer, scheduler, evaluate and step."""
 
     evaluations = 0
+    batches: _Batches | None = None     # minibatch runs: the sampler, see attach_data
+    batch: tuple[Any, ...] = ()         # the arrays f takes after the point (this step's batch)
+    data: tuple[Any, ...] = ()          # all the data, as this engine's arrays
+    first_batch: tuple[Any, ...] = ()
+    batch_length = samples = 0          # samples in this step's batch; used by steps so far
+    record_full = False
 
     def __init__(self, f: Callable[..., Any], x0: np.ndarray, n_coords: int, optimizer: Any,
                  lr: float | None, kwargs: dict[str, Any], device: str) -> None:
@@ -191,10 +237,32 @@ class _Loop:
         self.optimizer = self.make_optimizer(optimizer, lr, kwargs)
         self.scheduler, self.scheduler_kwargs, self.plateau = None, {}, False
 
+    def attach_data(self, batches: _Batches, record_full: bool) -> None:
+        """Make this a minibatch run: f(x, *batch), the batch drawn by ``draw``."""
+        self.batches, self.record_full = batches, record_full
+        self.data = tuple(self.as_data(a) for a in batches.arrays)
+
+    def draw(self) -> None:
+        """Take the next batch (minibatch runs; otherwise nothing)."""
+        if self.batches is None:
+            return
+        rows = self.batches.next()
+        self.batch = tuple(a[self.as_rows(rows)] for a in self.data)
+        self.batch_length = len(rows)
+        if not self.first_batch:
+            self.first_batch = self.batch
+
+    def as_data(self, a: np.ndarray) -> Any:
+        """An array of data as f will receive it (numpy for our engine)."""
+        return a
+
+    def as_rows(self, rows: np.ndarray) -> Any:
+        return rows
+
     def call(self) -> Any:
         """f at the current point, checked: a scalar tensor of this engine."""
         self.evaluations += 1
-        out = self.f(*self.params) if self.evaluations > 1 else self._first_call()
+        out = self.f(*self.params, *self.batch) if self.evaluations > 1 else self._first_call()
         if not isinstance(out, self.tensor_type):
             raise TypeError(
                 f"f must return a {self.tensor_type.__module__}.{self.tensor_type.__name__} "
@@ -215,18 +283,26 @@ class _Loop:
                              "float(x), math.* or a fixed number.")
         return out
 
-    def value_at(self, x: np.ndarray) -> float:
-        """f at the point x, as a plain number, outside of any differentiation."""
+    def value_at(self, x: np.ndarray, data: tuple[Any, ...] = ()) -> float:
+        """f at the point x (on ``data``: a batch, all the data, or none), as a plain
+        number, outside of any differentiation."""
         args = [self.constant(v) for v in x] if self.n_coords > 1 else \
             [self.constant(x.reshape(self.shape))]
-        return float(self.f(*args))
+        return float(self.f(*args, *data))
 
     def _first_call(self) -> Any:
-        """The first f(x0), where an x0 of the wrong size shows."""
+        """The first f(x0), where an x0 of the wrong size (or data of the wrong shape)
+        shows."""
         try:
-            return self.f(*self.params)
+            return self.f(*self.params, *self.batch)
         except (IndexError, RuntimeError, ValueError) as e:
             given = [tuple(p.shape) for p in self.params]
+            if self.batch:
+                shapes = [tuple(a.shape) for a in self.batch]
+                raise ValueError(f"f failed on its first call, at x0 (shapes {given}) with a "
+                                 f"batch of the data (shapes {shapes}): {type(e).__name__}: "
+                                 f"{e}. Does f expect an x0 of another size, or the data in "
+                                 f"another shape?") from e
             raise ValueError(f"f failed on its first call, at x0 (shapes {given}): "
                              f"{type(e).__name__}: {e}. Does f expect an x0 of another size?"
                              ) from e
@@ -248,6 +324,12 @@ class _TorchLoop(_Loop):
 
     def constant(self, v: Any) -> torch.Tensor:
         return torch.tensor(v, dtype=torch.float64, device=self.params[0].device)
+
+    def as_data(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, device=self.params[0].device)     # float64 stays float64
+
+    def as_rows(self, rows: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(rows, device=self.params[0].device)
 
     def make_optimizer(self, optimizer: Any, lr: float | None,
                        kwargs: dict[str, Any]) -> torch.optim.Optimizer:
@@ -457,6 +539,77 @@ def _check_x0(x0: Any) -> np.ndarray:
 
 
 MAX_STEPS = 1_000_000          # a Trajectory of that many 2D steps takes about 300 MB
+_DATA_NAMES = ("X", "y", "z", "a4", "a5", "a6", "a7", "a8")
+
+
+class _Batches:
+    """The minibatches of a data set, epoch after epoch.
+
+    Every epoch is a fresh permutation of the n samples, ``rng.permutation(n)`` with
+    ``rng = np.random.default_rng(seed)``, cut in order into batches of ``size`` (the last
+    one of an epoch has n mod size samples when size does not divide n): every sample is
+    used exactly once per epoch, and the same seed draws the same batches.
+    """
+
+    def __init__(self, arrays: tuple[np.ndarray, ...], size: int, seed: int) -> None:
+        self.arrays, self.size, self.seed = arrays, size, seed
+        self.n = len(arrays[0])
+        self.rng = np.random.default_rng(seed)
+        self.order, self.at = np.arange(0), self.n      # no epoch started yet
+
+    def next(self) -> np.ndarray:
+        """The row indices of the next batch."""
+        if self.at >= self.n:                            # a new epoch: a new shuffle
+            self.order, self.at = self.rng.permutation(self.n), 0
+        rows = self.order[self.at:self.at + self.size]
+        self.at += len(rows)
+        return rows
+
+
+def _check_data(data: Any, batch_size: Any, seed: Any) -> _Batches | None:
+    """The sampler of a minibatch run (None without data), with teaching messages."""
+    if data is None:
+        for name, value in (("batch_size", batch_size), ("seed", seed)):
+            if value is not None:
+                raise ValueError(f"{name}={value!r} is for minibatch runs: give the data too, "
+                                 f"run(f, x0, data=(X, y), batch_size=10), with f(w, X, y) "
+                                 f"computing the loss on one batch")
+        return None
+    items = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+    if not items:
+        raise ValueError("data=() holds no array: give data=(X, y), one row per sample")
+    arrays = []
+    for i, item in enumerate(items):
+        try:
+            a = np.asarray(_plain(item))
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"data[{i}] must be an array (one row per sample), got "
+                            f"{type(item).__name__}") from e
+        if a.ndim == 0 or a.dtype == object or not (np.issubdtype(a.dtype, np.number)
+                                                    or a.dtype == bool):
+            raise TypeError(f"data[{i}] must be an array of numbers with one row per sample, "
+                            f"got {type(item).__name__} of shape {a.shape} and dtype {a.dtype}")
+        if np.iscomplexobj(a):
+            raise TypeError(f"data[{i}] is complex: the run computes on real numbers")
+        arrays.append(a.astype(np.float64) if np.issubdtype(a.dtype, np.floating) else a)
+    lengths = [len(a) for a in arrays]
+    if len(set(lengths)) > 1:
+        shown = ", ".join(f"data[{i}] has {m}" for i, m in enumerate(lengths))
+        raise ValueError(f"the data arrays must have one row per sample, the same number each: "
+                         f"{shown} rows. Pair every input with its target (X[i], y[i]).")
+    n = lengths[0]
+    if n == 0:
+        raise ValueError("the data has no samples (0 rows)")
+    size = n if batch_size is None else batch_size
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size <= n:
+        raise ValueError(f"batch_size must be an integer from 1 to the number of samples, "
+                         f"n = {n}, got {batch_size!r} (batch_size={n} is the full batch: "
+                         f"plain gradient descent; try batch_size={max(1, min(n, 32))})")
+    seed = 0 if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0 (it seeds the shuffle of the "
+                         f"samples: the same seed draws the same batches), got {seed!r}")
+    return _Batches(tuple(arrays), int(size), int(seed))
 
 
 # scheduler settings that count steps: torch divides by them or loops over them
@@ -483,7 +636,8 @@ def _check_first_gradient(state: _Loop, x0: np.ndarray, grad: np.ndarray, engine
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            if state.value_at(x0) != state.value_at(x0):      # stochastic f: no fixed slope
+            batch = state.first_batch                         # minibatch runs: grad's batch
+            if state.value_at(x0, batch) != state.value_at(x0, batch):   # stochastic f
                 return
             missing = []
             for i in range(x0.size):
@@ -491,7 +645,8 @@ def _check_first_gradient(state: _Loop, x0: np.ndarray, grad: np.ndarray, engine
                 for h in (1e-6, 1e-5):
                     e = np.zeros(x0.size)
                     e[i] = h * max(1.0, abs(x0[i]))
-                    slopes.append((state.value_at(x0 + e) - state.value_at(x0 - e)) / (2 * e[i]))
+                    slopes.append((state.value_at(x0 + e, batch) - state.value_at(x0 - e, batch))
+                                  / (2 * e[i]))
                 fd = slopes[0]
                 smooth = abs(slopes[0] - slopes[1]) <= 1e-4 * (1 + abs(fd))
                 if smooth and abs(fd - grad[i]) > 1e-3 * (1 + abs(fd)):
@@ -514,8 +669,9 @@ def _check_number(name: str, v: Any, *, integer: bool = False, hint: str = "") -
         raise ValueError(f"{name} must be {kind}, got {v!r} ({hint})")
 
 
-def _coordinates(f: Callable[..., Any], x0: np.ndarray) -> int:
-    """1 if f takes the point as one tensor, else the number of coordinates f(x, y, ...) takes."""
+def _coordinates(f: Callable[..., Any], x0: np.ndarray, n_data: int = 0) -> int:
+    """1 if f takes the point as one tensor, else the number of coordinates f(x, y, ...) takes
+    (before the ``n_data`` arrays of a minibatch run)."""
     if not callable(f):
         raise TypeError(f"f must be a function of the point, got {type(f).__name__}")
     n = getattr(f, "dim", None)
@@ -526,6 +682,11 @@ def _coordinates(f: Callable[..., Any], x0: np.ndarray) -> int:
             return 1
         kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         n = sum(p.kind in kinds and p.default is p.empty for p in params)
+        if n_data and n < n_data + 1:
+            raise TypeError(f"with data= of {n_data} array(s), f takes the point and then one "
+                            f"batch of each array, f(w, {', '.join(_DATA_NAMES[:n_data])}); "
+                            f"your f takes {n} argument(s)")
+        n -= n_data
     if n > 1 and x0.size != n:
         raise ValueError(f"f takes {n} coordinates but x0 has {x0.size}: {x0.tolist()}; "
                          f"give x0 with {n} numbers")

@@ -42,6 +42,16 @@ class Trajectory:
     ``evaluations_at`` (steps + 1,) how many evaluations of f had been made when each point was
     recorded: one per step for GD or Adam, several for L-BFGS, whose step() runs inner
     iterations and a line search (``np.diff(t.evaluations_at)``: evaluations per step).
+
+    Minibatch runs (``run(..., data=(X, y), batch_size=b)``) evaluate f on one batch of the
+    data per evaluation: ``values`` and ``grads`` are then the minibatch loss and gradient each
+    step used at x_k (noisy; at the last point, on the batch a next step would draw);
+    ``full_values`` (steps + 1,) is the loss on all ``data_size`` samples at each point (empty
+    when not recorded), and ``value`` reads it. ``samples_at`` (steps + 1,) counts the samples
+    the steps before x_k used (0 at x0, b per full batch), so ``epochs`` (``samples_at /
+    data_size``) is 1.0 exactly after one pass over the data; ``evaluations_at`` still counts
+    evaluations of f, each on one batch, x_k's own included. Runs without data leave
+    ``samples_at`` and ``full_values`` empty and ``data_size`` None.
     """
 
     points: np.ndarray
@@ -56,6 +66,9 @@ class Trajectory:
     evaluations: int = 0
     gradient_evaluations: int = 0
     evaluations_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    samples_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    data_size: int | None = None
+    full_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
     stability_limit: float | None = None
     lambda_max: float | None = None
     lambda_min: float | None = None
@@ -75,8 +88,18 @@ class Trajectory:
 
     @property
     def value(self) -> float:
-        """f at the last point."""
-        return float(self.values[-1])
+        """f at the last point (on all the data, for a minibatch run that recorded it)."""
+        return float(self.full_values[-1] if len(self.full_values) else self.values[-1])
+
+    @property
+    def epochs(self) -> np.ndarray:
+        """(steps + 1,) passes over the data made to reach each point: ``samples_at /
+        data_size`` (minibatch runs only)."""
+        if self.data_size is None:
+            raise ValueError("this run has no data, so no epochs: an epoch is one pass over a "
+                             "data set. Run with run(f, x0, data=(X, y), batch_size=...) and "
+                             "f(w, X, y), or count steps (t.steps, t.evaluations_at).")
+        return self.samples_at / self.data_size
 
     @property
     def diverged(self) -> bool:
@@ -95,22 +118,35 @@ class Trajectory:
         if self.status == "diverged":
             text = f"{head} diverged at step {self.diverged_at} {start}: {self.reason}."
             return text + self._stability_hint()
-        end = f"f = {self.value:.6g} at {_point(self.x)}"
+        on = " on all the data" if len(self.full_values) else ""
+        end = f"f{on} = {self.value:.6g} at {_point(self.x)}"
         if self.status == "converged":
             return (f"{head} converged after {self._steps_text()} {start}: {end} "
                     f"({self.reason}).")
+        which = "a minibatch's " if self.data_size is not None else ""
         return (f"{head} ran all {self._steps_text()} {start} without meeting a tolerance: "
-                f"{end}, |grad f| = {np.linalg.norm(self.grads[-1]):.3g}.")
+                f"{end}, |{which}grad f| = {np.linalg.norm(self.grads[-1]):.3g}.")
 
     def _steps_text(self) -> str:
-        """"20 steps", and the evaluations of f when a step makes several (L-BFGS)."""
+        """"20 steps", the evaluations of f when a step makes several (L-BFGS), and the
+        epochs of a minibatch run."""
         several = self.evaluations > len(self.points)
-        return f"{self.steps} steps" + (f" ({self.evaluations} evaluations of f)"
+        text = f"{self.steps} steps" + (f" ({self.evaluations} evaluations of f)"
                                         if several else "")
+        if self.data_size is not None:
+            batch = self.settings.get("batch_size")
+            text += (f" ({self.epochs[-1]:.3g} epochs of {self.data_size} samples"
+                     + (f", batches of {batch}" if batch else "") + ")")
+        return text
 
     def _stability_hint(self) -> str:
         """Why gradient descent diverged, from the Hessian's eigenvalues at x0."""
         lr, limit = self.settings.get("lr"), self.stability_limit
+        if self.data_size is not None and self.lambda_max is None:
+            return (" Each step follows one batch's gradient, and the curvature of a batch "
+                    "changes from batch to batch (a small batch can be much steeper than the "
+                    "whole data): try a smaller learning rate (divide it by 10) or a larger "
+                    "batch_size.")
         if self.lambda_max is None or not isinstance(lr, float):
             return " Try a smaller learning rate (divide it by 10)."
         if limit is None:
@@ -158,13 +194,19 @@ class RunTable:
     trajectories: Mapping[str, Trajectory]
 
     def markdown(self) -> str:
+        data = any(t.data_size is not None for t in self.trajectories.values())
         lines = ["| run | status | steps | evaluations of f | of the gradient | time (s) "
-                 "| final f |", "|---|---|---:|---:|---:|---:|---:|"]
+                 "| final f |" + (" samples | epochs |" if data else ""),
+                 "|---|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if data else "")]
         for label, t in self.trajectories.items():
             status = f"diverged at step {t.diverged_at}" if t.diverged else t.status
             seconds = f"{t.times[-1]:.3g}" if len(t.times) else "-"
-            lines.append(f"| {label} | {status} | {t.steps} | {t.evaluations} | "
-                         f"{t.gradient_evaluations} | {seconds} | {t.value:.4g} |")
+            row = (f"| {label} | {status} | {t.steps} | {t.evaluations} | "
+                   f"{t.gradient_evaluations} | {seconds} | {t.value:.4g} |")
+            if data:                    # a minibatch evaluation sees b samples, not n
+                row += (f" {t.samples_at[-1]:,} | {t.epochs[-1]:.3g} |"
+                        if t.data_size is not None else " - | - |")
+            lines.append(row)
         return "\n".join(lines)
 
     __str__ = markdown
@@ -177,6 +219,8 @@ def table(trajectories: Mapping[str, Trajectory]) -> RunTable:
     """A table of runs (``race(...)``'s result, or any dict label -> Trajectory): status,
     steps, evaluations of f and of its gradient, seconds and final f, side by side. A step
     of L-BFGS costs several evaluations: compare methods by evaluations and seconds too.
+    When a run has data (a minibatch run) the table adds the samples used and the epochs:
+    there an evaluation costs one batch, so compare runs of different batch sizes by samples.
 
     >>> from optilab.optim import race
     >>> from optilab.functions import rosenbrock
