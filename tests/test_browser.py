@@ -5,12 +5,15 @@ One JupyterLab server and one browser serve both tests:
   picture that is replaced at every point;
 * the explorer's learning-rate slider, moved with the keyboard, changes the picture and a
   too-large learning rate shows the divergence message; the picture is drawn at twice the
-  size it is shown; switching the optimizer twice leaves only the current run drawn.
+  size it is shown; switching the optimizer twice leaves only the current run drawn;
+* the newest course notebooks (student versions, ``COURSE``) run with Run All Cells and
+  show no error.
 Every wait is bounded; the server is always stopped.  Under CI (CI=true) a missing browser
 is a failure, not a skip.
 """
 
 import os
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -38,6 +41,15 @@ from optilab.widgets import explore
 ex = explore("rosenbrock", optimizer="sgd", lr=1e-3, steps=50)
 ex""", "print('drawn:', [p.label for p in ex._picture.scene.paths])"],
 }
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+                if int(p.name[:2]) >= 9)          # the notebooks added since the last browser
+#                                                   run of the whole course (issue 12, 15)
+ALL_RAN = """() => { const prompts = [...document.querySelectorAll(
+  '.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent);
+  const failed = [...document.querySelectorAll('.jp-OutputArea-output')].some(
+    o => o.textContent.includes('Traceback (most recent call last)'));
+  return failed || (prompts.length > 0 && prompts.every(t => /\\[\\d+\\]/.test(t))); }"""
 STARTED = r"""() => /\[(\*|\d+)\]/.test(
   document.querySelector('.jp-Cell .jp-InputPrompt').textContent)"""
 COUNT_NEW_IMAGES = """() => {
@@ -80,6 +92,8 @@ def lab(tmp_path_factory):
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                      "language": "python"}
         nbformat.write(nb, root / name)
+    for name in [*COURSE, "distances.npy", "live_plot.py"]:
+        shutil.copy(ROOT / "notebooks" / name, root / name)
     with jupyterlab(root, tmp_path_factory.mktemp("jupyter")) as server, \
             sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -152,4 +166,23 @@ def test_the_learning_rate_slider_changes_the_picture_and_shows_divergence(lab):
     page.keyboard.press("Shift+Enter")
     page.wait_for_selector(".jp-OutputArea-output pre:has-text(\"drawn: ['rmsprop']\")",
                            timeout=60_000)
+    page.close()
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_a_new_course_notebook_runs_all_cells_in_jupyterlab(lab, name):
+    server, browser = lab
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(server.url(f"lab/workspaces/{Path(name).stem}/tree/{name}"))
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+    page.locator(".jp-Cell").first.click()          # the notebook has the focus
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    page.wait_for_function(ALL_RAN, timeout=240_000)
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    errors = [o[:300] for o in outputs if "Traceback (most recent call last)" in o
+              or "Error:" in o.split("\n", 1)[0]]
+    assert not errors, f"{name} showed errors in JupyterLab: {errors}"
+    assert page.locator(".jp-OutputArea-output img").count() >= 1, "no picture shown"
     page.close()
