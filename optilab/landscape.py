@@ -58,6 +58,7 @@ __all__ = ["Landscape", "LRRangeTest", "loss_landscape", "lr_range_test", "weigh
 
 MAX_GRID = 401                       # n x n evaluations of the loss; 401^2 = 160,801
 CHUNK = 256                          # grid points per vmap call (torch)
+PATH_POINTS = 200                    # points of a path drawn (and evaluated) on a slice
 
 
 # ------------------------------------------------------------------------------ weights
@@ -126,6 +127,24 @@ def set_weights(model: Any, vector: Any) -> None:
                 p.copy_(torch.from_numpy(part))
         else:
             p.value = part.copy()
+
+
+def _setter(model: Any) -> Callable[[np.ndarray], None]:
+    """A fast ``set_weights(model, .)`` for many vectors: the parameters are looked up once."""
+    named = _named(model)
+    if any(_torch_tensor(p) for _, p in named):
+        return lambda w: set_weights(model, w)
+    slices, start = [], 0
+    for _, p in named:
+        size = int(np.prod(_shape(p)))
+        slices.append((p, slice(start, start + size), _shape(p)))
+        start += size
+
+    def put(w: np.ndarray) -> None:
+        for p, where, shape in slices:
+            p.value = w[where].reshape(shape)
+
+    return put
 
 
 def _shape(p: Any) -> tuple[int, ...]:
@@ -255,10 +274,11 @@ def _evaluate(model: Any, loss: Callable[[Any], Any], weights: np.ndarray) -> np
             from .autograd import no_grad
 
             context = no_grad()
+        put = _setter(model)
         out = np.empty(len(weights))
         with context:
             for i, w in enumerate(weights):
-                set_weights(model, w)
+                put(w)
                 out[i] = _number(loss(model))
         return out
     finally:
@@ -318,7 +338,8 @@ class Landscape:
     ``center + alphas[i] * directions[0] + betas[j] * directions[1]``.
 
     ``paths`` maps a label to ``(coords (k, 2), losses (k,))``: a training path projected on
-    the plane and the loss at those projected points (on the drawn surface).  For a PCA
+    the plane (at most 200 of its points, evenly spaced, first and last included) and the
+    loss at those projected points (on the drawn surface).  For a PCA
     slice, ``explained`` is each direction's share of the paths' squared displacement from
     the centre, and ``captured[label]`` the share of that path's squared displacement the
     plane holds (1 = the path lies in the plane).
@@ -466,16 +487,20 @@ def loss_landscape(model: Any, loss: Callable[[Any], Any], *, directions: Any = 
             raise ValueError("the two directions are parallel (or zero): they span no plane")
     coords = {label: project(p, theta, D) for label, p in paths.items()}
     ranges = _ranges(span, kind, coords, margin)
+    # the loss is evaluated at (at most) PATH_POINTS evenly spaced points of each path,
+    # the first and the last included: a picture shows no more
+    shown = {label: np.unique(np.linspace(0, len(c) - 1, min(len(c), PATH_POINTS)).round()
+                              .astype(int)) for label, c in coords.items()}
     alphas, betas = np.linspace(*ranges[0], n), np.linspace(*ranges[1], n)
     A, B = np.meshgrid(alphas, betas)
     plane = theta + A.reshape(-1, 1) * D[0] + B.reshape(-1, 1) * D[1]
-    k_path = [len(c) for c in coords.values()]
-    on_plane = [theta + c[:, :1] * D[0] + c[:, 1:] * D[1] for c in coords.values()]
+    k_path = [len(i) for i in shown.values()]
+    on_plane = [theta + coords[label][i] @ D for label, i in shown.items()]
     values = _evaluate(model, loss, np.vstack([plane, *on_plane]))
     losses = values[:plane.shape[0]].reshape(n, n)
     drawn, start = {}, plane.shape[0]
-    for (label, c), k in zip(coords.items(), k_path):
-        drawn[label] = (c, values[start:start + k])
+    for (label, i), k in zip(shown.items(), k_path):
+        drawn[label] = (coords[label][i], values[start:start + k])
         start += k
     captured = {}
     for label, p in paths.items():
