@@ -1,4 +1,5 @@
-# ruff: noqa: B018  (a cell may end with a bare name to display it, as in a notebook)
+# ruff: noqa: B018, E402  (a cell may end with a bare name to display it; an import may
+# follow a print that says what is loading)
 
 # %% [markdown]
 # # 0. A tour of the course
