@@ -132,13 +132,21 @@ def set_weights(model: Any, vector: Any) -> None:
 def _setter(model: Any) -> Callable[[np.ndarray], None]:
     """A fast ``set_weights(model, .)`` for many vectors: the parameters are looked up once."""
     named = _named(model)
-    if any(_torch_tensor(p) for _, p in named):
-        return lambda w: set_weights(model, w)
     slices, start = [], 0
     for _, p in named:
         size = int(np.prod(_shape(p)))
         slices.append((p, slice(start, start + size), _shape(p)))
         start += size
+    if any(_torch_tensor(p) for _, p in named):
+        import torch
+
+        def put_torch(w: np.ndarray) -> None:
+            t = torch.from_numpy(np.ascontiguousarray(w))
+            with torch.no_grad():
+                for p, where, shape in slices:
+                    p.copy_(t[where].view(shape))
+
+        return put_torch
 
     def put(w: np.ndarray) -> None:
         for p, where, shape in slices:
