@@ -208,11 +208,12 @@ def plot_momentum_region(problem: Any, points: Any = None, *, nesterov: bool = F
         ax.plot([lr], [beta], marker=marker, ms=9, mfc=COLORS[i % len(COLORS)], mec="black",
                 mew=1.2, ls="none", label=f"{label}: $\\rho$ = {r:.6g}", zorder=5)
     if marks:
-        ax.legend(fontsize=8, framealpha=0.9, loc="upper left")
+        ax.legend(fontsize=8, framealpha=0.9, loc="lower left")   # the slow corner: empty
     kind = "Nesterov" if nesterov else "heavy-ball momentum"
     ax.set(xlabel="learning rate lr", ylabel=r"momentum $\beta$", xlim=(0, lr_max),
            ylim=(0, 1), title=title or f"{kind}: where it converges "
            f"($\\kappa$ = {lam.max() / lam.min():.4g})")
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 2))     # no crowded decimals
     return fig
 
 
