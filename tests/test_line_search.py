@@ -220,7 +220,7 @@ def mds(B="-J @ D ** 2 @ J / 2", top="[-1, -2]", ret="V[:, top] * np.sqrt(w[top]
     return MDS.format(B=B, top=top, ret=ret)
 
 
-WRONG = {
+_WRONG_BY_NUMBER = {
     "11.1": [
         (ARMIJO.format("f(x + t * d) <= fx - c * t * np.dot(g, d)"), "wrong_sign"),
         (ARMIJO.format("f(x + t * d) <= fx - c * t * np.dot(g, g)"), "gradient_squared"),
@@ -301,13 +301,11 @@ WRONG = {
         (mds(ret="V[:, top] * np.sqrt(w[top]) * [1, 2]"), "wrong"),
     ],
 }
-CASES = [(n, i) for n in sorted(WRONG) for i in range(len(WRONG[n]))]
-
-
-@pytest.mark.parametrize("number,i", CASES, ids=[f"ex{n}-{i}" for n, i in CASES])
-def test_wrong_answer_names_the_mistake(number, i):
-    code, key = WRONG[number][i]
-    q = EXERCISES[number]
+# (exercise, code, the mistake its check must name): tests/test_exercises.py finds this list
+WRONG = [(EXERCISES[number], code, key) for number, cases in _WRONG_BY_NUMBER.items()
+         for code, key in cases]
+@pytest.mark.parametrize("q,code,key", WRONG, ids=[f"{q.number}-{key}" for q, _, key in WRONG])
+def test_wrong_answer_names_the_mistake(q, code, key):
     result = q.check(*answers_of(q, code))
     assert result.status == "incorrect", result
     assert result.mistake == key, result
@@ -319,7 +317,7 @@ def test_a_runaway_search_is_stopped_quickly():
     (well before the 20 s time limit of every check)."""
     import time
 
-    code, _ = next(w for w in WRONG["11.2"] if w[1] == "t_grows")
+    code = next(code for q, code, key in WRONG if key == "t_grows")
     start = time.perf_counter()
     result = nb11.q2.check(*answers_of(nb11.q2, code))
     assert time.perf_counter() - start < 5
