@@ -69,7 +69,7 @@ class Animation:
         self.steps = _sample_steps(longest - 1, frames)
         self.artists = [scene.add_path(p.label) for p in self.paths]
         if len(self.paths) > 1:
-            scene.show_legend()
+            scene.show_legend(self.paths)       # where no path of any frame starts or ends
         scene.fit_panels(self.paths)
         self.renderer = Renderer(scene, keep_palette=True)
         self._shown = -1

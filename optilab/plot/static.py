@@ -45,7 +45,9 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from ..functions import TestFunction
 from ..functions import get as get_function
@@ -55,6 +57,7 @@ __all__ = [
     "VIEWS", "PANELS", "Grid", "Drawn", "Path", "PathArtists", "Scene",
     "resolve_view", "evaluate", "evaluate_grid", "draw_function", "draw_trajectories",
     "as_paths", "clip_to_frame", "divergence_note", "plot_trajectories", "to_array",
+    "place_legend", "text_size",
 ]
 
 VIEWS = ("curve", "contour", "surface")
@@ -70,6 +73,9 @@ STYLES = (("-", "o"), ("--", "s"), ("-.", "^"), (":", "D"), ((0, (5, 1, 1, 1)), 
           ((0, (1, 1)), "P"))
 CLIP_COLOR = "#000000"
 MARKERS = 200                     # at most about this many point markers per path
+#: Text is at least this many pixels high in a picture shown at its own size (a notebook
+#: shows a figure's PNG pixel for pixel): font sizes in points are raised at low dpi.
+MIN_TEXT_PX = 9.0
 BOUND = 1e6                       # as optilab.optim.run: a coordinate beyond it has diverged
 FunctionLike = TestFunction | str | Callable[..., Any]
 Range = tuple[float, float]
@@ -91,6 +97,16 @@ def to_array(v: Any) -> np.ndarray:
     elif isinstance(v, (list, tuple)):
         v = [float(to_array(e)) if np.ndim(to_array(e)) == 0 else to_array(e) for e in v]
     return np.asarray(v, dtype=float)
+
+
+def text_size(points: float, dpi: float) -> float:
+    """A font size in points, raised so that the text is at least :data:`MIN_TEXT_PX`
+    pixels high at ``dpi`` (a point is 1/72 inch: ``pixels = points * dpi / 72``).
+
+    >>> text_size(8, 80), round(text_size(8, 60), 1)
+    (8.1, 10.8)
+    """
+    return max(float(points), MIN_TEXT_PX * 72.0 / dpi)
 
 
 def resolve_view(view: str | None, dim: int | None) -> str:
@@ -639,11 +655,138 @@ def draw_trajectories(ax: Axes, trajectories: Any, view: str,
         artists.set_data(path.points, path.values, path.lrs, path.diverged_at)
         drawn.append(artists)
     if legend or (legend is None and len(paths) > 1):
-        ax.legend(loc="upper right", fontsize=8, framealpha=0.85)
+        place_legend(ax, [a.line for a in drawn],
+                     text_size(8, ax.figure.dpi))
     return drawn
 
 
+# ------------------------------------------------------------------------------ legends
+
+#: Where a legend may go, in order of preference when several cover nothing.
+LEGEND_SPOTS = ("upper right", "upper left", "lower left", "lower right", "upper center",
+                "lower center", "center left", "center right")
+
+
+def place_legend(ax: Axes, handles: Sequence[Artist], fontsize: float = 8.0,
+                 points: Sequence[np.ndarray] | None = None) -> Any:
+    """A legend of ``handles`` in the spot of :data:`LEGEND_SPOTS` that hides least.
+
+    What it must not hide: the first and last of each path's ``points`` (display order
+    as drawn, e.g. ``(x, y)`` on a map; default: each handle's data now) and the markers
+    of the axes' other point-only lines (a minimiser's star); what it should hide little:
+    the paths and the axes' other lines (a function's curve), counted in samples 3 px
+    apart.  On 3D axes (a projection that moves with the view) it goes upper right.
+
+    >>> fig = Figure(); ax = fig.add_subplot()
+    >>> line, = ax.plot([0.95, 0.5], [0.95, 0.5], label="from the upper right")
+    >>> _ = ax.set(xlim=(0, 1), ylim=(0, 1))
+    >>> box = place_legend(ax, [line]).get_window_extent()
+    >>> bool(box.x1 < ax.bbox.x0 + ax.bbox.width / 2)         # upper left, not right
+    True
+    """
+    legend = ax.legend(handles=handles, loc=LEGEND_SPOTS[0], fontsize=fontsize,
+                       framealpha=0.85)
+    if hasattr(ax, "zaxis"):
+        return legend
+    to_px = ax.transData.transform
+    if points is None:
+        points = [np.asarray(h.get_xydata()) for h in handles if isinstance(h, Line2D)]
+    heavy, light = [], []
+    for p in points:
+        p = np.asarray(p, dtype=float)
+        if p.size == 0:
+            continue
+        p = p.reshape(len(p), -1)[:, :2]
+        p = p[np.all(np.isfinite(p), axis=1)]
+        if len(p):
+            heavy.append(to_px(p[[0, -1]]))
+            light.append(_samples_along(to_px(p)))
+    for line in ax.lines:
+        if line in handles or line.get_label().startswith(("_start", "_end", "_clipped")):
+            continue
+        xy = np.asarray(line.get_xydata(), dtype=float)
+        xy = xy[np.all(np.isfinite(xy), axis=1)]
+        if len(xy) == 0:
+            continue
+        if line.get_linestyle() in ("None", "none", "", " "):
+            heavy.append(to_px(xy))
+        else:
+            light.append(_samples_along(to_px(xy)))
+    marks = np.vstack(heavy) if heavy else np.zeros((0, 2))
+    along = np.vstack(light) if light else np.zeros((0, 2))
+    frame = ax.bbox
+    box = legend.get_window_extent()
+    w, h = box.width, box.height
+    pad = legend.borderaxespad * legend.prop.get_size_in_points() * ax.figure.dpi / 72
+    xs = {"left": frame.x0 + pad, "center": frame.x0 + (frame.width - w) / 2,
+          "right": frame.x1 - pad - w}
+    ys = {"lower": frame.y0 + pad, "center": frame.y0 + (frame.height - h) / 2,
+          "upper": frame.y1 - pad - h}
+    best, cost = LEGEND_SPOTS[0], np.inf
+    for spot in LEGEND_SPOTS:
+        vertical, horizontal = spot.split() if " " in spot else ("center", spot)
+        x0, y0 = xs[horizontal], ys[vertical]
+        c = 1000 * _inside(marks, x0, y0, w, h, margin=6) + _inside(along, x0, y0, w, h)
+        if c < cost:
+            best, cost = spot, c
+    if best != LEGEND_SPOTS[0]:
+        legend = ax.legend(handles=handles, loc=best, fontsize=fontsize, framealpha=0.85)
+    return legend
+
+
+def _samples_along(p: np.ndarray, step: float = 3.0) -> np.ndarray:
+    """Points along the polyline ``p`` (display pixels) at most ``step`` px apart."""
+    if len(p) < 2:
+        return p
+    d = np.diff(p, axis=0)
+    n = np.clip(np.ceil(np.hypot(d[:, 0], d[:, 1]) / step), 1, 1000).astype(int)
+    seg = np.repeat(np.arange(len(d)), n)
+    t = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) / np.repeat(n, n)
+    return np.vstack([p[seg] + t[:, None] * d[seg], p[-1:]])
+
+
+def _inside(p: np.ndarray, x0: float, y0: float, w: float, h: float,
+            margin: float = 0.0) -> int:
+    """How many of the points ``p`` lie in the box (grown by ``margin`` px)."""
+    return int(np.count_nonzero((p[:, 0] >= x0 - margin) & (p[:, 0] <= x0 + w + margin)
+                                & (p[:, 1] >= y0 - margin) & (p[:, 1] <= y0 + h + margin)))
+
+
 # ------------------------------------------------------------------------------ the scene
+
+def _readable_axes(ax: Axes, label_pt: float, tick_pt: float) -> None:
+    """Axis labels of ``label_pt``, tick labels of ``tick_pt`` (minor ones too: a log axis
+    labels its minor ticks when it spans less than a decade); in 3D at most 5 ticks per
+    axis, whose labels would otherwise run into each other on the foreshortened edges."""
+    axes = [ax.xaxis, ax.yaxis] + ([ax.zaxis] if hasattr(ax, "zaxis") else [])
+    for axis in axes:
+        axis.label.set_fontsize(label_pt)
+    if hasattr(ax, "zaxis"):
+        ax.xaxis.set_major_locator(_InnerLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ax.yaxis.set_major_locator(_InnerLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        ax.zaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+    ax.tick_params(which="both", labelsize=tick_pt)
+    if hasattr(ax, "zaxis"):
+        ax.tick_params(pad=0)                  # 3D tick labels sit far out by default
+
+
+class _InnerLocator(MaxNLocator):
+    """MaxNLocator without ticks at the ends of the range: in 3D the x and y axes meet in
+    a corner, where the last label of one would sit on the first label of the other."""
+
+    def tick_values(self, vmin: float, vmax: float) -> np.ndarray:
+        ticks = super().tick_values(vmin, vmax)
+        lo, hi = min(vmin, vmax), max(vmin, vmax)
+        inner = ticks[(ticks > lo + 0.05 * (hi - lo)) & (ticks < hi - 0.05 * (hi - lo))]
+        return inner if len(inner) >= 2 else ticks
+
+
+def _log_axis(ax: Axes) -> None:
+    """A log y axis whose minor tick labels (3x10^1) look like the major ones (10^1)."""
+    ax.set_yscale("log")
+    size = ax.yaxis.get_major_ticks()[0].label1.get_fontsize()
+    ax.tick_params(axis="y", which="minor", labelsize=size)
+
 
 class PlotFigure(Figure):
     """A matplotlib Figure that a notebook shows as a PNG when it is a cell's last
@@ -696,36 +839,39 @@ class Scene:
                              f"per frame); keep it under 40 (lower dpi or figsize)")
         self.figure = PlotFigure(figsize=(w_in, h_in), dpi=dpi)
         FigureCanvasAgg(self.figure)
-        main_frac = main_w / width
+        self.text_pt = lambda points: text_size(points, dpi)
         if isinstance(f, Grid):
             view = resolve_view(view, 1 if f.y is None else 2)
         else:
             view = resolve_view(view, _dim(_function(f)[0], tf, y_range))
         self.view = view
         self.dim = 1 if view == "curve" else 2          # coordinates of a point
+        # the main picture on the left, the panels stacked on the right; where the axes go
+        # is measured from their labels (see :meth:`layout`), so no label covers another axes
+        grid = self.figure.add_gridspec(max(1, len(panels)), 2 if panels else 1,
+                                        width_ratios=(main_w, width - main_w) if panels
+                                        else None)
         if view == "surface":
             import mpl_toolkits.mplot3d  # noqa: F401 -- registers the 3d projection
 
-            self.ax = self.figure.add_axes((0.0, 0.02, main_frac * 0.98, 0.88),
-                                           projection="3d", computed_zorder=False)
+            self.ax = self.figure.add_subplot(grid[:, 0], projection="3d",
+                                              computed_zorder=False)
             self.ax.view_init(elev=elev, azim=azim)
         else:
-            self.ax = self.figure.add_axes((0.1 * main_frac + 0.02 * (1 - main_frac), 0.11,
-                                            main_frac * 0.86, 0.79))
+            self.ax = self.figure.add_subplot(grid[:, 0])
         self.drawn = draw_function(self.ax, f, view, x_range, y_range, n=n)
         self.limits = self.drawn.limits
+        _readable_axes(self.ax, self.text_pt(10), self.text_pt(10))
         self.panel_axes: dict[str, Axes] = {}
         self._panel_limits: dict[str, tuple[Range, Range]] = {}
         self._value_cap = self.drawn.grid.finite_range[1]
         #: The number of steps the panels should have room for from the start, if known.
         self.step_hint: int | None = None
         for i, name in enumerate(panels):
-            top, height = 0.9 - i * (0.88 / len(panels)), 0.88 / len(panels) - 0.14
-            ax = self.figure.add_axes((main_frac + 0.07 * (1 - main_frac) + 0.02,
-                                       top - height, (1 - main_frac) * 0.78, height))
-            ax.set_xlabel("step", fontsize=8, labelpad=1)
-            ax.set_ylabel("f" if name == "loss" else "learning rate", fontsize=8)
-            ax.tick_params(labelsize=7)
+            ax = self.figure.add_subplot(grid[i, 1])
+            ax.set_xlabel("step", labelpad=1)
+            ax.set_ylabel("f" if name == "loss" else "learning rate")
+            _readable_axes(ax, self.text_pt(8), self.text_pt(7))
             ax.grid(alpha=0.3)
             if name == "lr":                          # 1.8e-3, never "1e-7 + 1.778e-3"
                 ax.ticklabel_format(axis="y", useOffset=False)
@@ -733,12 +879,13 @@ class Scene:
         self.loss_log = loss_scale == "log" or (
             loss_scale == "auto" and tf is not None and tf.f_min is not None and tf.f_min >= 0)
         if "loss" in self.panel_axes and self.loss_log:
-            self.panel_axes["loss"].set_yscale("log")
+            _log_axis(self.panel_axes["loss"])
         self.base_title = tf.title if title is None and tf is not None else (title or "")
         self._note = ""
-        self.ax.set_title(self.base_title, fontsize=10)
+        self.ax.set_title(self.base_title, fontsize=self.text_pt(10))
         self.paths: list[PathArtists] = []
         self._legend = False
+        self.layout()
 
     # -- paths -----------------------------------------------------------------------
     def add_path(self, label: str, color: str | None = None) -> PathArtists:
@@ -764,11 +911,15 @@ class Scene:
             if len(self.paths) > 1:
                 self.show_legend()
 
-    def show_legend(self) -> None:
-        """(Re)draw the legend of the paths' lines."""
+    def show_legend(self, paths: Sequence[Path] | None = None) -> None:
+        """(Re)draw the legend of the paths' lines, in the corner (or edge) of the picture
+        where it covers no start or end of a path and the fewest of its points: those of
+        ``paths`` (all a path will show, for an animation) or else of the lines drawn now."""
         handles = [p.line for p in self.paths]
-        legend = self.ax.legend(handles=handles, loc="upper right", fontsize=8,
-                                framealpha=0.85)
+        points = None
+        if paths is not None:
+            points = [p.frame_coords(q.points, q.values) for p, q in zip(self.paths, paths)]
+        legend = place_legend(self.ax, handles, self.text_pt(8), points)
         for artist in [*legend.get_lines(), *legend.legend_handles]:
             if artist is not None:           # copies of animated lines are animated too
                 artist.set_animated(False)
@@ -778,10 +929,41 @@ class Scene:
         """Put ``note`` (e.g. "diverged at step 12") under the title; True if it changed."""
         if note == self._note:
             return False
+        lines = self.ax.get_title().count("\n")
         self._note = note
         title = "\n".join(s for s in (self.base_title, note) if s)
-        self.ax.set_title(title, fontsize=10, color="#b00000" if note else "black")
+        self.ax.set_title(title, fontsize=self.text_pt(10), color="#b00000" if note else "black")
+        if title.count("\n") != lines:
+            self.layout()                        # room for a line more (or less)
         return True
+
+    def layout(self) -> None:
+        """Place the axes so that no tick label, axis label or title covers another axes
+        or leaves the figure (matplotlib's constrained layout, run once here rather than
+        at every draw: live frames keep their place).  Called again when the panels'
+        limits or the title's lines change."""
+        pad = 4.0 / self.figure.dpi                         # 4 px, in inches
+        ConstrainedLayoutEngine(w_pad=pad, h_pad=pad, wspace=0.04,
+                                hspace=0.12).execute(self.figure)
+        w, h = self.figure.canvas.get_width_height()
+        for ax in self.figure.axes:                # whole pixels: crisp frames, exact blits
+            box = ax.get_position(original=True)
+            x0, y0 = round(box.x0 * w), round(box.y0 * h)
+            ax.set_position((x0 / w, y0 / h, (round(box.x1 * w) - x0) / w,
+                             (round(box.y1 * h) - y0) / h))
+            ax.set_in_layout(True)                 # set_position takes it out of layouts
+        self._laid_out_for = self._tick_label_lengths()
+
+    def _tick_label_lengths(self) -> tuple[int, ...]:
+        """The longest tick label of each panel axis, in characters: the layout (about a
+        full draw's cost) is done again only when these change."""
+        lengths = []
+        for ax in self.panel_axes.values():
+            for axis in (ax.xaxis, ax.yaxis):
+                for ticker in (axis.major, axis.minor):
+                    labels = ticker.formatter.format_ticks(ticker.locator())
+                    lengths.append(max(map(len, labels), default=0))
+        return tuple(lengths)
 
     @property
     def animated_artists(self) -> list[Artist]:
@@ -844,6 +1026,8 @@ class Scene:
             ax.set_xlim(0.0, x_hi)
             ax.set_ylim(*y_lim)
             changed = True
+        if changed and self._tick_label_lengths() != self._laid_out_for:
+            self.layout()                          # longer (or shorter) tick labels
         return changed
 
 
