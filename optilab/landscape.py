@@ -16,14 +16,16 @@ on an n x n grid of :math:`(\alpha, \beta)`, for two kinds of directions:
   (a ReLU net is unchanged when one layer is multiplied by 10 and the next divided by 10)
   are compared fairly.  Biases (parameters named ``...bias``) and other one-dimensional
   parameters (batch-norm's scales) get a zero direction: they stay at their trained values,
-  as in the authors' code (``ignore='biasbn'``).
+  as the authors' code does with its ``biasbn`` option (used in their published commands;
+  without it, that code takes the bias itself as its direction).
 * ``"pca"`` -- the plane of a training path: with the path's weights
   :math:`\theta_0, \dots, \theta_T` and the centre :math:`\theta^*` (the final weights),
   the two leading right singular vectors of :math:`M = [\theta_0 - \theta^*; \dots;
   \theta_T - \theta^*]` (an SVD of M, without subtracting its mean: the plane through
   :math:`\theta^*` that holds the largest share of the path's squared displacement).  The
   paper's code runs scikit-learn's PCA, which centres M first; the plane then fits the
-  path around its mean point instead.  The path is drawn on the slice at its projection.
+  path around its mean point instead.  All parameters take part, biases included.  The
+  path is drawn on the slice at its projection.
 
 Works for our engine's :class:`~optilab.autograd.Module` and for ``torch.nn.Module``.
 ``loss(model)`` is the loss of the model with its weights as they are, e.g.
@@ -582,7 +584,7 @@ class LRRangeTest:
         low = np.nanmin(self.smoothed)
         ax.set_ylim(low - 0.05 * (top - low), top + 0.3 * (top - low))
         ax.set(xlabel="learning rate", ylabel="loss",
-               title=f"learning-rate range test ({self.optimizer}): {self.stopped}")
+               title=f"lr range test, {self.optimizer}: stopped at lr = {self.lrs[-1]:.3g}")
         ax.title.set_fontsize(10)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
