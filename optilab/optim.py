@@ -247,7 +247,7 @@ class _Loop:
         if self.batches is None:
             return
         rows = self.batches.next()
-        self.batch = tuple(a[self.as_rows(rows)] for a in self.data)
+        self.batch = tuple(self.take(a, rows) for a in self.data)
         self.batch_length = len(rows)
         if not self.first_batch:
             self.first_batch = self.batch
@@ -256,8 +256,9 @@ class _Loop:
         """An array of data as f will receive it (numpy for our engine)."""
         return a
 
-    def as_rows(self, rows: np.ndarray) -> Any:
-        return rows
+    def take(self, a: Any, rows: np.ndarray) -> Any:
+        """The rows ``rows`` of the data array ``a`` (a copy)."""
+        return a[rows]
 
     def call(self) -> Any:
         """f at the current point, checked: a scalar tensor of this engine."""
@@ -328,8 +329,9 @@ class _TorchLoop(_Loop):
     def as_data(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, device=self.params[0].device)     # float64 stays float64
 
-    def as_rows(self, rows: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(rows, device=self.params[0].device)
+    def take(self, a: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+        # index_select: the same copy as a[rows], 5-50x faster than torch's advanced indexing
+        return a.index_select(0, torch.as_tensor(rows, device=a.device))
 
     def make_optimizer(self, optimizer: Any, lr: float | None,
                        kwargs: dict[str, Any]) -> torch.optim.Optimizer:

@@ -614,6 +614,25 @@ WRONG = {
             r = (math.sqrt(L / mu) - 1) / (math.sqrt(L / mu) + 1)
             return 4 / (math.sqrt(L) + math.sqrt(mu)) ** 2, r, r
         """, "beta_not_squared")],
+    # ------------------------------------------------------------------ notebook 10
+    # (every planted mistake of notebook 10: tests/test_stochastic.py)
+    "10.1": [("""
+        def minibatch_grad(w, X, y):
+            return X.T @ (X @ w - y)
+        """, "not_averaged")],
+    "10.2": [("""
+        def epoch_batches(n, batch_size, rng):
+            rows = rng.integers(0, n, size=n)
+            return [rows[i:i + batch_size] for i in range(0, n, batch_size)]
+        """, "with_replacement")],
+    "10.3": [("""
+        def predict_floor(floor0, lr0, b0, lr, b):
+            return floor0 * (lr / lr0) * np.sqrt(b0 / b)
+        """, "sqrt_batch")],
+    "10.4": [("""
+        def decay(k):
+            return 0.99 ** k
+        """, "summable")],
 }
 
 
