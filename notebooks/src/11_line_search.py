@@ -16,8 +16,6 @@
 
 # %%
 # %matplotlib inline
-import time
-
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -331,9 +329,9 @@ plt.show()
 # The step ends after `max_iter` iterations, once `max_eval` evaluations are spent (by default
 # `max_iter * 5 // 4` = 25), or earlier: when $\max_i |\partial f / \partial x_i| \le$
 # `tolerance_grad`, or when the directional derivative $\nabla f^\top d$, the change of $f$
-# or the step $\max_i |t d_i|$ falls below `tolerance_change` (in size). `run()` counts every evaluation:
-# `t.evaluations_at[k]` is how many had been made when point $k$ was recorded, so
-# `np.diff(t.evaluations_at)` is the cost of each step. Four runs from $(-1.2, 1)$: torch's
+# or the step $\max_i |t d_i|$ falls below `tolerance_change` (in size). `run()` counts every
+# evaluation: `t.evaluations_at[k]` is how many had been made when point $k$ was recorded,
+# so `np.diff(t.evaluations_at)` is the cost of each step. Four runs from $(-1.2, 1)$: torch's
 # defaults, the same with the line search, and one inner iteration per `step()`
 # (`max_iter=1`) without and with it.
 
@@ -387,14 +385,15 @@ for name in ("1 iteration per step", "1 per step, strong Wolfe"):
     t = lbfgs[name]
     n = int(np.argmax(t.values <= 1e-8))                 # the steps before f <= 1e-8
     sy = np.sum(np.diff(t.points, axis=0)[:n] * np.diff(t.grads, axis=0)[:n], axis=1)
-    print(f"{name:25}: over its first {n} steps, {np.sum(sy <= 1e-10)} pairs with "
-          f"s.y <= 1e-10 (skipped), f went up {np.sum(np.diff(t.values[:n + 1]) > 0)} times")
+    print(f"{name:25}: in its first {n} steps, s.y <= 1e-10 (a pair skipped) "
+          f"{np.sum(sy <= 1e-10)} times, f went up {np.sum(np.diff(t.values[:n + 1]) > 0)} times")
 
 # %% [markdown]
 # Without the line search nothing stops L-BFGS from stepping uphill, and a pair with
 # $s^\top y \le 10^{-10}$ teaches it nothing; with the strong Wolfe search, $f$ decreases at
-# every step and every pair is used. Beware one trap: with `max_iter=1`, torch's default `max_eval` is
-# `1 * 5 // 4 = 1`, which leaves the line search no evaluation at all, and L-BFGS never moves:
+# every step and every pair is used. Beware one trap: with `max_iter=1`, torch's default
+# `max_eval` is `1 * 5 // 4 = 1`, which leaves the line search no evaluation at all, and
+# L-BFGS never moves:
 
 # %%
 stuck = run(rosenbrock, x0, "lbfgs", steps=20, max_iter=1, line_search_fn="strong_wolfe",
