@@ -1,10 +1,14 @@
 """optilab.landscape: slices of a net's loss (Li et al., 2018) and the lr range test."""
 
+import textwrap
+
 import matplotlib
 import numpy as np
 import pytest
 
 from optilab.autograd.nn import Linear, MSELoss
+from optilab.exercises import all_exercises
+from optilab.exercises import nb13_landscape as nb13
 from optilab.exercises.nb13_landscape import MLP, sine_data
 from optilab.landscape import (
     filter_normalized,
@@ -17,6 +21,7 @@ from optilab.landscape import (
 )
 
 matplotlib.use("agg")
+EXERCISES = all_exercises()
 XS, YS = sine_data()
 X, Y = XS.reshape(-1, 1, 1), YS.reshape(-1, 1, 1)
 
@@ -247,3 +252,56 @@ def test_bad_models_losses_and_rates_are_refused_with_the_reason():
         lr_range_test(small_net(), ours_loss, lr_min=1e3, lr_max=1e6)
     with pytest.raises(ValueError, match="along a single line"):
         pca_directions(np.outer(np.arange(5.0), np.ones(4)))
+
+
+# ------------------------------------------------------------------ notebook 13's exercises
+
+def answers_of(exercise, code):
+    namespace = {}
+    exec(textwrap.dedent(code), namespace)
+    return [namespace[name] for name in exercise.answers]
+
+
+FN = "import numpy as np\nrows = lambda a: np.linalg.norm(a, axis=1, keepdims=True)\n" \
+     "def filter_normalize(d, w):\n    return {}\n"
+PCA = "import numpy as np\ndef pca_directions(path):\n    return {}\n"
+PROJ = "import numpy as np\ndef project(theta, center, d1, d2):\n    D = np.stack([d1, d2])\n" \
+       "    return {}\n"
+_WRONG_BY_NUMBER = {
+    "13.1": [(FN.format("d"), "not_normalised"),
+             (FN.format("d * np.linalg.norm(w) / np.linalg.norm(d)"), "layer_not_filter"),
+             (FN.format("d * np.linalg.norm(w, axis=0) / np.linalg.norm(d, axis=0)"), "columns"),
+             (FN.format("d / rows(d)"), "unit_rows"),
+             (FN.format("d * rows(w) ** 2 / rows(d) ** 2"), "squared_norms"),
+             (FN.format("w"), "weights_returned"),
+             (FN.format("d * rows(d) / rows(w)"), "inverted")],
+    "13.2": [(PCA.format("np.linalg.svd(path)[2][:2]"), "raw_weights"),
+             (PCA.format("np.linalg.svd(path - path[0])[2][:2]"), "from_start"),
+             (PCA.format("np.linalg.svd(path - path.mean(axis=0))[2][:2]"), "centred"),
+             (PCA.format("np.linalg.svd(path - path[-1])[0][:, :2].T"), "left_vectors"),
+             (PCA.format("np.linalg.svd(path - path[-1])[2][:2].T"), "transposed"),
+             (PCA.format("np.linalg.svd(path - path[-1])[2][1::-1]"), "order")],
+    "13.3": [(PROJ.format("D @ (theta - center)"), "unnormalised_dots"),
+             (PROJ.format("D @ (theta - center) / np.linalg.norm(D, axis=1)"), "dots_over_norm"),
+             (PROJ.format("D @ (theta - center) / (D ** 2).sum(axis=1)"), "not_orthogonal"),
+             (PROJ.format("np.linalg.solve(D @ D.T, D @ theta)"), "no_center"),
+             (PROJ.format("np.linalg.solve(D @ D.T, D @ (theta - center))[::-1]"), "swapped")],
+}
+# (exercise, code, the mistake its check must name): tests/test_exercises.py finds this list
+WRONG = [(EXERCISES[number], code, key) for number, cases in _WRONG_BY_NUMBER.items()
+         for code, key in cases]
+
+
+@pytest.mark.parametrize("q,code,key", WRONG, ids=[f"{q.number}-{key}" for q, _, key in WRONG])
+def test_wrong_answer_names_the_mistake(q, code, key):
+    result = q.check(*answers_of(q, code))
+    assert result.status == "incorrect", result
+    assert result.mistake == key, result
+    assert len(result.message) > 40
+
+
+@pytest.mark.parametrize("q", [nb13.q1, nb13.q2, nb13.q3], ids=lambda q: q.number)
+def test_solutions_are_correct_stubs_not_attempted_and_hints_come_in_three_levels(q):
+    assert q.check(*answers_of(q, q.solution())).status == "correct"
+    assert q.check(*answers_of(q, q.stub)).status == "not attempted"
+    assert len(q.hints) >= 3

@@ -235,12 +235,12 @@ right singular vectors of $M = [\theta_i - \theta^*]_i$ (rows $i = 0, \dots, k-1
 one with the largest singular value. (Their signs are free.)""",
     answers="pca_directions",
     check=_check_q2,
-    hints=["Start from the differences: `M = path - path[-1]` (every point minus the final "
-           "weights; broadcasting does the rows).",
+    hints=["Start from the differences: every point of the path minus the final weights "
+           "(the last row). Broadcasting subtracts one row from all rows at once.",
            "`U, S, Vt = np.linalg.svd(M, full_matrices=False)`: the rows of Vt are orthonormal "
            "directions in weight space, sorted by the singular values S (largest first).",
-           "Return `Vt[:2]`. Do not subtract the mean of M: the plane must pass through the "
-           "final weights."],
+           "`M = path - path[-1]`, its SVD, and return `Vt[:2]`. Do not subtract the mean of "
+           "M: the plane must pass through the final weights."],
     solution="""
 import numpy as np
 
