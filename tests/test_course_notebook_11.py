@@ -84,7 +84,8 @@ def test_the_figures_the_text_states(solution):
     himmelblau = texts(code_cell(solution, "tried = search(himmel, xh, dh)"))
     assert "accepts t = 0.25: f 180 -> 18" in himmelblau and "s.y = -90" in himmelblau
     lines = texts(code_cell(solution, "passes_wolfe = "))
-    assert "Armijo accepts t <= 0.418; strong Wolfe accepts 0.284 <= t <= 0.300" in lines
+    assert "Armijo accepts t <= 0.418; strong Wolfe accepts 0.284 <= t <= 0.300; s.y <= 0 " \
+           "for t <= 0.282; phi is lowest at t = 0.29" in lines
     lbfgs = texts(code_cell(solution, "lbfgs = {"))
     assert "[20 20 20  2  1  1]...  f <= 1e-8 at step 4, after 63 evaluations" in lbfgs
     assert "[25 19  1  1  1  1]...  f <= 1e-8 at step 2, after 45 evaluations" in lbfgs
