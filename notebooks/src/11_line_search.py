@@ -33,6 +33,7 @@ from optilab.exercises.nb11_line_search import himmel, q1, q2, q3, q4, rosen
 from optilab.functions import rosenbrock
 from optilab.optim import run
 from optilab.plot import plot_trajectories
+from optilab.plot.static import COLORS
 from optilab.trajectory import table
 
 # %% [markdown]
@@ -375,10 +376,11 @@ table(lbfgs)
 
 # %%
 fig, (by_step, by_eval) = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
-for (name, t), style in zip(lbfgs.items(), ("o-", "s-", "-", "--")):
+looks = zip([COLORS[i] for i in (4, 0, 5, 2)], ("o-", "s--", "-.", ":"))
+for (name, t), (color, style) in zip(lbfgs.items(), looks):   # Okabe-Ito, and a line style
     values = np.maximum(t.values, 1e-16)
-    by_step.semilogy(values, style, ms=3, label=name)
-    by_eval.semilogy(t.evaluations_at, values, style, ms=3, label=name)
+    by_step.semilogy(values, style, color=color, ms=3, label=name)
+    by_eval.semilogy(t.evaluations_at, values, style, color=color, ms=3, label=name)
 by_step.set(xlabel="step (calls of optimizer.step)", ylabel="f", title="f against steps")
 by_eval.set(xlabel="evaluations of f and its gradient", title="f against evaluations")
 by_eval.legend(fontsize=8)
