@@ -11,6 +11,7 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from optilab import functions
 from optilab.functions import abs_kink
@@ -59,6 +60,8 @@ def axes_texts(ax):
 
 def measured(fig):
     """Draw the figure; each axes' texts with their boxes in pixels."""
+    if not hasattr(fig.canvas, "get_renderer"):           # a Figure not made by pyplot
+        FigureCanvasAgg(fig)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     return [[(what, text, text.get_window_extent(renderer)) for what, text in axes_texts(ax)]
@@ -276,3 +279,71 @@ def test_surface_tick_labels_neither_overlap_nor_leave_the_figure(name, kwargs):
     ticks = [w for w, _, _ in measured(fig)[0] if " tick " in w]
     for axis in "xyz":                                     # and every axis keeps its ticks
         assert sum(w.startswith(f"{axis} tick") for w in ticks) >= 2, ticks
+
+
+# ------------------------------------------------------------------------------ 1. cities
+
+NOTEBOOK_PX = 900        # the width a notebook shows (JupyterLab measured 966 CSS px)
+
+
+def shown_px(text, fig) -> float:
+    """A text's height in pixels on screen: a notebook shrinks a wider image to fit."""
+    return px(text, fig) * min(1.0, NOTEBOOK_PX / fig.canvas.get_width_height()[0])
+
+
+@pytest.fixture(scope="module")
+def gd_run():
+    from optilab.cities import solve
+
+    return solve("gd", engine="optilab", fused=True, steps=3000, progress=False)
+
+
+def test_the_snapshots_of_notebook_06_show_city_names_one_can_read(gd_run):
+    """The 3 x 2 grid of notebook 06 was 1500 px wide with 6 pt names: 5 px on screen."""
+    from optilab.cities import load_cities, plot_snapshots
+
+    names = set(load_cities().names)
+    fig = plot_snapshots(gd_run, (0, 30, 300, 3000))
+    assert fig.canvas.get_width_height()[0] <= NOTEBOOK_PX
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == [
+        "step 0", "step 30", "step 300", "step 3000"]
+    assert collisions(fig) == []                       # (draws it on an Agg canvas)
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        labels = [t for t in ax.texts if t.get_text() in names]
+        assert len(labels) == 36
+        assert min(shown_px(t, fig) for t in labels) >= MIN_TEXT_PX - 1e-9
+        inside = [fig.bbox.x0 <= b.x0 and b.x1 <= fig.bbox.x1 and fig.bbox.y0 <= b.y0
+                  and b.y1 <= fig.bbox.y1
+                  for b in (t.get_window_extent(renderer) for t in labels)]
+        assert all(inside)
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["error", "true position",
+                                                          "reconstruction"]
+    box = legend.get_window_extent(renderer)
+    assert not any(overlap(box, ax.title.get_window_extent(renderer)) for ax in fig.axes)
+    with pytest.raises(ValueError, match="between 0 and 3000"):
+        plot_snapshots(gd_run, (0, 5000))
+
+
+def test_the_city_animation_keeps_every_city_of_every_frame_in_view(gd_run):
+    """animate_map's first frame once showed Europe's size only: most of the random start
+    (a cloud ten times as wide) was outside."""
+    from optilab.cities import animate_map, load_cities, project
+
+    anim = animate_map(gd_run, frames=10)
+    truth = project(load_cities())
+    widths = []
+    for i in range(len(anim)):
+        anim.frame(i)
+        scene = anim.scene
+        frame = scene.ax.bbox
+        for where in (scene.dots.get_offsets(), truth):
+            x, y = scene.ax.transData.transform(where).T
+            out = ~((x >= frame.x0) & (x <= frame.x1) & (y >= frame.y0) & (y <= frame.y1))
+            assert not out.any(), f"frame {i}: {out.sum()} cities out of view"
+        assert min(px(t, anim.figure) for t in scene.labels) >= MIN_TEXT_PX - 1e-9
+        widths.append(float(scene.title.get_text().split("view is ")[1].split(" km")[0]
+                            .replace(",", "")))
+    assert widths[0] > 5 * widths[-1]                  # it zooms in as the map shrinks
+    assert 4000 < widths[-1] < 6000                    # and ends on Europe

@@ -33,6 +33,7 @@ from optilab.cities import (
     map_errors_km,
     normalise,
     plot_map,
+    plot_snapshots,
     random_start,
     solve,
     stress,
@@ -329,19 +330,13 @@ table
 # untangling takes thousands of steps, and then the cities snap into place.
 
 # %%
-snapshots = (0, 30, 300, 3000, 4200, gd.steps)
-fig, axes = plt.subplots(2, 3, figsize=(15, 9.5), layout="constrained")
-for ax, k in zip(axes.flat, snapshots):
-    km = np.median(distance_errors_km(gd.points[k]))
-    plot_map(gd.points[k], ax=ax, fontsize=6,
-             title=f"step {k}: f = {gd.values[k]:.2g}, median distance error {km:,.0f} km")
-    ax.get_legend().remove()
-plt.show()
+plot_snapshots(gd, (0, 30, 300, 3000, 4200, gd.steps))
 
 # %% [markdown]
 # The same run as an animation (`animate_map`; `.save("cities.gif")` keeps it for a slide).
-# Every frame is moved by the one rotation that aligns the final map, so you see the cities
-# travel; the grey dots are the true positions.
+# Every frame is moved by the one rotation (or mirror) that aligns the final map, so you see
+# the cities travel; the grey dots are the true positions. The view follows the cities, so
+# every city stays in the frame: the title says how many km across it is.
 
 # %%
 animate_map(gd, frames=30)

@@ -70,12 +70,13 @@ __all__ = [
     "random_start", "gradient", "stress", "METHODS", "DEFAULTS", "solve", "project",
     "Alignment", "fit_alignment", "align", "map_errors_km", "distance_errors_km",
     "EARTH_RADIUS_KM", "classical_mds", "double_centre",
-]   # plus plot_map, compare, Comparison and animate_map, loaded from .plot (matplotlib)
+]   # plus plot_map, plot_snapshots, compare, Comparison and animate_map, from .plot
 
 
 def __getattr__(name: str) -> Any:
-    """``plot_map``, ``compare`` and ``animate_map`` live in :mod:`optilab.cities.plot`."""
-    if name in ("plot_map", "compare", "Comparison", "animate_map"):
+    """``plot_map``, ``plot_snapshots``, ``compare`` and ``animate_map`` live in
+    :mod:`optilab.cities.plot` (matplotlib is imported only when they are asked for)."""
+    if name in ("plot_map", "plot_snapshots", "compare", "Comparison", "animate_map"):
         from . import plot
 
         return getattr(plot, name)

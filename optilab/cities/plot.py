@@ -26,10 +26,10 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
 from ..trajectory import Trajectory
-from .align import fit_alignment, project
+from .align import distance_errors_km, fit_alignment, project
 from .data import Cities, load_cities
 
-__all__ = ["plot_map", "compare", "Comparison", "Row", "animate_map"]
+__all__ = ["plot_map", "plot_snapshots", "compare", "Comparison", "Row", "animate_map"]
 
 _HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 
@@ -111,6 +111,67 @@ def plot_map(trajectory_or_X: Any, ax: Any = None, show_truth: bool = True,
 
 def _km(v: float) -> str:
     return f"{v:,.0f} km" if v < 1e6 else f"{v:.2g} km"
+
+
+def plot_snapshots(trajectory: Trajectory, steps: Sequence[int] | None = None, *,
+                   columns: int = 2, cities: Cities | None = None, width: float = 9.0,
+                   dpi: float = 100) -> Figure:
+    """Small multiples of a run: its map at several ``steps`` (default: six, from the start
+    to the last finite step, spread on a log scale), each aligned north up on its own and
+    drawn by :func:`plot_map` with the true positions and the errors, titled with the step,
+    f and the median error of the map's distances; one legend above them all.
+
+    The figure is ``width`` inches at ``dpi`` (900 px: a notebook shows it pixel for
+    pixel) with ``columns`` maps per row, so city names are at least
+    :data:`optilab.plot.static.MIN_TEXT_PX` pixels high where they are seen.
+
+        >>> from optilab.cities import solve
+        >>> fig = plot_snapshots(solve("lbfgs", steps=20, progress=False), (0, 5, 20))
+        >>> [ax.get_title().split(":")[0] for ax in fig.axes]
+        ['step 0', 'step 5', 'step 20']
+    """
+    from ..plot.static import text_size
+
+    if not isinstance(trajectory, Trajectory):
+        raise TypeError(f"plot_snapshots needs a Trajectory from solve(), got "
+                        f"{type(trajectory).__name__}")
+    last = _last_finite(trajectory)
+    if steps is None:
+        steps = sorted({0, last, *np.round(np.geomspace(1, max(last, 1), 4)).astype(int)})
+    steps = [int(k) for k in steps]
+    wrong = [k for k in steps if not 0 <= k <= last]
+    if wrong:
+        raise ValueError(f"steps must be between 0 and {last} (the last finite step of this "
+                         f"run), got {wrong}")
+    if not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be a whole number >= 1, got {columns!r}")
+    cities = load_cities() if cities is None else cities
+    rows = -(-len(steps) // columns)
+    map_w = width / columns                                # inches per map and its labels
+    fig = Figure(figsize=(width, 0.45 + rows * 0.95 * map_w), dpi=dpi)
+    # fixed margins (not a layout engine run at draw time): the labels are placed for the
+    # axes' final size.  Left: tick labels and "km north"; top: the legend and a title.
+    top = 1 - 0.45 / fig.get_figheight()
+    grid = fig.add_gridspec(rows, columns, left=0.8 / width, right=1 - 0.25 / width,
+                            bottom=0.5 / fig.get_figheight(), top=top,
+                            wspace=0.95 / (map_w - 0.95), hspace=0.55 / (0.95 * map_w - 0.55))
+    fontsize = text_size(6.5, dpi)
+    for i, k in enumerate(steps):
+        ax = fig.add_subplot(grid[i // columns, i % columns])
+        km = np.median(distance_errors_km(trajectory.points[k], cities.distances))
+        plot_map(trajectory.points[k], ax=ax, cities=cities, fontsize=fontsize,
+                 title=f"step {k}: f = {trajectory.values[k]:.2g}, "
+                       f"median distance error {_km(km)}")
+        legend = ax.get_legend()
+        handles, labels = legend.legend_handles, [t.get_text() for t in legend.get_texts()]
+        legend.remove()
+        ax.title.set_fontsize(fontsize + 1)
+        ax.tick_params(labelsize=fontsize)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.label.set_fontsize(fontsize + 1)
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=fontsize + 1,
+               frameon=False, bbox_to_anchor=(0.5, 1.0))
+    return fig
 
 
 def _label(ax: Any, X: np.ndarray, names: Sequence[str], fontsize: float) -> None:
@@ -255,40 +316,57 @@ def compare(trajectories: Mapping[str, Trajectory], cities: Cities | None = None
 # ------------------------------------------------------------------------------ animation
 
 class _MapScene:
-    """What :class:`optilab.plot.Animation` and its Renderer need of a scene: a figure
-    drawn once (the true positions, faint) and moving artists (the cities and the title)."""
+    """What :class:`optilab.plot.Animation` and its Renderer need of a scene: a figure and
+    its moving artists.  Everything moves here: the view follows the cities (a random
+    start is a cloud ten times the size of Europe), so the true positions are redrawn in
+    each frame too, and the background is a blank page."""
 
     view = "map"
 
     def __init__(self, maps: np.ndarray, cities: Cities, dpi: float) -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+        from ..plot.static import text_size
+
         self.figure = Figure(figsize=(6.4, 5.2), dpi=dpi)
         FigureCanvasAgg(self.figure)
         self.ax = ax = self.figure.add_axes((0.02, 0.02, 0.96, 0.9))
-        truth, final = project(cities), maps[-1]
-        ax.scatter(*truth.T, s=14, color="#bbbbbb", zorder=1)
-        center, half = final.mean(0), np.ptp(np.vstack([truth, final]), axis=0) / 2
-        seen = np.abs(maps.reshape(-1, 2) - center).max(0)     # every frame, within 2.5x
-        low, high = center - np.minimum(seen, 2.5 * half), center + np.minimum(seen, 2.5 * half)
-        low, high = np.minimum(low, center - half), np.maximum(high, center + half)
-        pad = 0.06 * (high - low)
-        ax.set_xlim(low[0] - pad[0], high[0] + pad[0])
-        ax.set_ylim(low[1] - pad[1], high[1] + pad[1])
-        ax.set_aspect("equal")
+        self.truth = project(cities)
         ax.set_axis_off()
-        self.dots = ax.scatter(*final.T, s=18, color=CITY, zorder=3, animated=True)
-        self.labels = [ax.text(x, y, f" {name}", fontsize=6, va="center", animated=True,
+        size = text_size(7, dpi)
+        self.label_px = size * dpi / 72                 # the names' height in pixels
+        self.true_dots = ax.scatter(*self.truth.T, s=14, color="#bbbbbb", zorder=1,
+                                    animated=True)
+        self.dots = ax.scatter(*maps[-1].T, s=18, color=CITY, zorder=3, animated=True)
+        self.labels = [ax.text(x, y, f" {name}", fontsize=size, va="center", animated=True,
                                path_effects=_HALO, clip_on=True)
-                       for name, (x, y) in zip(cities.names, final)]
-        self.title = ax.text(0.5, 1.01, "", ha="center", va="bottom", fontsize=10,
-                             transform=ax.transAxes, animated=True, clip_on=False)
+                       for name, (x, y) in zip(cities.names, maps[-1])]
+        self.title = ax.text(0.5, 1.01, "", ha="center", va="bottom",
+                             fontsize=text_size(10, dpi), transform=ax.transAxes,
+                             animated=True, clip_on=False)
         self.paths: list[Any] = []
         self.colors = [CITY, "#bbbbbb"]
 
+    def follow(self, X: np.ndarray) -> float:
+        """Set the view to hold the cities ``X`` and the true positions, with room for the
+        names on the right and the equal aspect of a map; returns its width in km."""
+        shown = np.vstack([X, self.truth])
+        shown = shown[np.all(np.isfinite(shown), axis=1)]
+        low, high = shown.min(0), shown.max(0)
+        span = np.maximum(high - low, 1.0)
+        box = self.ax.bbox
+        label_room = 80 / box.width                   # a name is about 80 px wide
+        low, high = low - 0.04 * span, high + 0.04 * span
+        high[0] += label_room / (1 - label_room) * (high[0] - low[0])
+        km_per_px = max((high[0] - low[0]) / box.width, (high[1] - low[1]) / box.height)
+        middle, half = (low + high) / 2, km_per_px * np.array([box.width, box.height]) / 2
+        self.ax.set_xlim(middle[0] - half[0], middle[0] + half[0])
+        self.ax.set_ylim(middle[1] - half[1], middle[1] + half[1])
+        return float(2 * half[0])
+
     @property
     def animated_artists(self) -> list[Any]:
-        return [self.dots, *self.labels, self.title]
+        return [self.true_dots, self.dots, *self.labels, self.title]
 
     def set_note(self, note: str) -> bool:
         return False
@@ -304,6 +382,9 @@ def animate_map(trajectory: Trajectory, *, frames: int = 60, fps: float = 12,
     Every iterate is moved by the one isometry that aligns the *final* map north up
     (see :func:`optilab.cities.fit_alignment`), so the last frame is the map and the
     earlier ones show how the run got there; the true positions are drawn in grey.
+    The view follows the cities: each frame holds all of them and the true positions
+    (a random start spreads over tens of thousands of km), and its title says how wide
+    it is.  Names are at least 9 px high at any ``dpi``.
     Frames are spread evenly over the steps on a log scale (the start moves fastest).
     ``.save("cities.gif")`` writes a GIF; in a notebook it plays inline.
 
@@ -334,10 +415,12 @@ def animate_map(trajectory: Trajectory, *, frames: int = 60, fps: float = 12,
             self._shown = -1
 
         def draw(self, i: int) -> None:
+            across = scene.follow(maps[i])
             scene.dots.set_offsets(maps[i])
             for text, (x, y) in zip(scene.labels, maps[i]):
                 text.set_position((x, y))
-            scene.title.set_text(f"step {steps[i]}: f = {trajectory.values[steps[i]]:.3g}")
+            scene.title.set_text(f"step {steps[i]}: f = {trajectory.values[steps[i]]:.3g}"
+                                 f"   (the view is {_km(across)} across)")
             self._shown = i
 
         def __repr__(self) -> str:
