@@ -186,10 +186,8 @@ def noise_floor(lr, batch_size, steps=1500):
 lrs, batch_sizes = [0.025, 0.05, 0.1, 0.2], [1, 2, 4, 8, 16]
 floor_by_lr = {lr: noise_floor(lr, 4) for lr in lrs}
 floor_by_batch = {b: floor_by_lr[0.1] if b == 4 else noise_floor(0.1, b) for b in batch_sizes}
-for lr, floor in floor_by_lr.items():
-    print(f"lr = {lr:<5} batch 4:   floor {floor:.2e}")
-for b, floor in floor_by_batch.items():
-    print(f"lr = 0.1   batch {b:<2}:  floor {floor:.2e}")
+print("batches of 4, lr =", *lrs, "->", *(f"{v:.2e}" for v in floor_by_lr.values()))
+print("lr 0.1, batches of", *batch_sizes, "->", *(f"{v:.2e}" for v in floor_by_batch.values()))
 
 # %% [markdown]
 # Why a floor, and how high? Near $w^*$, with $e_k = w_k - w^*$, a step is
