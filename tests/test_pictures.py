@@ -97,6 +97,9 @@ def collisions(fig) -> list[str]:
         ticks = [(w, b) for w, _, b in mine if " tick " in w]
         problems += [f"axes {i}: {w1} on {w2}" for k, (w1, b1) in enumerate(ticks)
                      for w2, b2 in ticks[k + 1:] if overlap(b1, b2)]
+        labels = [(w, b) for w, _, b in mine if " tick " not in w]
+        problems += [f"axes {i}: {w1} on {w2}" for w1, b1 in labels
+                     for w2, b2 in ticks + [x for x in labels if x[0] != w1] if overlap(b1, b2)]
     return problems
 
 
@@ -190,6 +193,21 @@ def test_panel_labels_cover_no_neighbour_and_stay_in_the_figure(case):
         assert ax.bbox.width > 0.2 * fig.bbox.width and ax.bbox.height > 60
     if not hasattr(main, "zaxis"):
         assert main.bbox.width > 0.45 * fig.bbox.width
+
+
+def test_a_live_plot_keeps_its_panels_clear_while_it_grows():
+    """Its panels' limits change as points arrive; the layout follows the tick labels."""
+    from optilab.plot import LivePlot
+
+    t = run(functions.booth, [-8.0, -8.0], "sgd", lr=0.02, steps=120, scheduler="exponential")
+    frames = []
+    plot = LivePlot("booth", panels=("loss", "lr"), output=frames.append)
+    assert collisions(plot.figure) == []                       # empty panels
+    for k, (point, value, lr) in enumerate(zip(t.points, t.values, t.lrs)):
+        plot.add_point(point, value, lr=lr)
+        if k in (3, 40, 119):
+            assert collisions(plot.figure) == [], k
+    assert len(frames) == 121
 
 
 def test_minor_tick_labels_are_no_bigger_than_major_ones():

@@ -761,13 +761,16 @@ def _readable_axes(ax: Axes, label_pt: float, tick_pt: float) -> None:
     axes = [ax.xaxis, ax.yaxis] + ([ax.zaxis] if hasattr(ax, "zaxis") else [])
     for axis in axes:
         axis.label.set_fontsize(label_pt)
+    ax.tick_params(which="both", labelsize=tick_pt)
     if hasattr(ax, "zaxis"):
         ax.xaxis.set_major_locator(_InnerLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         ax.yaxis.set_major_locator(_InnerLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
         ax.zaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-    ax.tick_params(which="both", labelsize=tick_pt)
-    if hasattr(ax, "zaxis"):
-        ax.tick_params(pad=0)                  # 3D tick labels sit far out by default
+        for axis in axes:       # the label beyond the longest tick label (about 0.6 em a
+            ticker = axis.major                                         # character)
+            longest = max(map(len, ticker.formatter.format_ticks(ticker.locator())),
+                          default=0)
+            axis.labelpad = 0.6 * tick_pt * max(1, longest - 3)
 
 
 class _InnerLocator(MaxNLocator):
@@ -872,6 +875,8 @@ class Scene:
             ax.set_xlabel("step", labelpad=1)
             ax.set_ylabel("f" if name == "loss" else "learning rate")
             _readable_axes(ax, self.text_pt(8), self.text_pt(7))
+            # the first step's label clear of the lowest value's (mathtext 10^-1 is tall)
+            ax.tick_params(axis="x", pad=0.45 * self.text_pt(7))
             ax.grid(alpha=0.3)
             if name == "lr":                          # 1.8e-3, never "1e-7 + 1.778e-3"
                 ax.ticklabel_format(axis="y", useOffset=False)
