@@ -191,12 +191,13 @@ print("batches of 4, lr =", *lrs, "->", *(f"{v:.2e}" for v in floor_by_lr.values
 print("lr 0.1, batches of", *batch_sizes, "->", *(f"{v:.2e}" for v in floor_by_batch.values()))
 
 # %% [markdown]
-# Why a floor, and how high? Near $w^*$, with $e_k = w_k - w^*$, a step is
-# $e_{k+1} = (I - \eta H)\, e_k - \eta\, \xi_k$, where $\xi_k$ is the batch gradient's error at
-# $w^*$: mean zero, variance $\sigma_g^2 / b$ for a batch of $b$ (a mean of $b$ samples). Each
-# step **adds** noise of size $\eta^2 \sigma_g^2 / b$ and the minimum **pulls back** a fraction
-# of about $2\eta\lambda$ of the squared error; they balance at a squared error proportional to
-# $\eta\, \sigma_g^2 / b$. So the floor is proportional to $\eta / b$ (for a small rate).
+# Why a floor, and how high? Near $w^*$, with $e_k = w_k - w^*$, a step is (up to the batch's own
+# curvature) $e_{k+1} \approx (I - \eta H)\, e_k - \eta\, \xi_k$, where $\xi_k$ is the batch
+# gradient at $w^*$: mean zero, variance $\sigma_g^2 / b$ for a batch of $b$ (a mean of $b$
+# samples whose gradients have variance $\sigma_g^2$). Each step **adds** noise of size
+# $\eta^2 \sigma_g^2 / b$ and the minimum **pulls back** a fraction of about $2\eta\lambda$ of
+# the squared error; they balance at a squared error proportional to $\eta\, \sigma_g^2 / b$.
+# So the floor is proportional to $\eta / b$ (for a small rate).
 
 # %%
 q3
