@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .state import read_state
 from .trajectory import Trajectory, stability_limit
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
@@ -71,7 +72,8 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
         device: str = "cpu", gtol: float | None = None, ftol: float | None = None,
         bound: float = 1e6, progress: bool | None = None, label: str | None = None,
         data: Any = None, batch_size: int | None = None, seed: int | None = None,
-        full_values: bool = True, **optimizer_kwargs: Any) -> Trajectory:
+        full_values: bool = True, record_state: bool = False,
+        **optimizer_kwargs: Any) -> Trajectory:
     """Minimise ``f`` from ``x0`` and return the Trajectory.
 
     ``f`` takes the point as one tensor (``f(p)``) or one scalar tensor per coordinate
@@ -82,6 +84,9 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     with its hand-made GD and Adam.  The run stops early when ``|grad f| <= gtol``, when
     ``|f_k - f_(k-1)| <= ftol``, or when it diverges (non-finite f or some ``|x_i| > bound``).
     ``progress``: a tqdm bar (None: only if the run lasts over a second).
+    ``record_state=True`` also records the optimizer's state after every step (its momentum
+    buffer, Adam's m and v and its bias-corrected step, ...: see ``optilab.state``) and
+    L-BFGS's trial points; recording only reads, so the run is the same to the last bit.
 
     Minibatch runs (stochastic gradient descent): give ``data``, one array or a tuple of
     arrays with one row per sample (``(X, y)``), and ``batch_size``; ``f`` then takes the
@@ -126,6 +131,8 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
                 else scheduler.__name__, "label": label or name, **optimizer_kwargs}
     loop = _TorchLoop if engine == "torch" else _OptilabLoop
     state = loop(f, x0_array, n_coords, optimizer, lr, optimizer_kwargs, device)
+    if record_state:
+        state.snapshots, state.trials = [], []
     if minibatch:
         state.attach_data(minibatch, full_values)
         settings.update(batch_size=minibatch.size, seed=minibatch.seed, data_size=minibatch.n)
@@ -139,6 +146,8 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
         trajectory = _record(state, steps, gtol, ftol, bound, bar)
     finally:
         bar.close()
+    if record_state:
+        _add_state(trajectory, state)
     trajectory.settings = settings
     if trajectory.diverged and state.is_gradient_descent() and not minibatch:
         _add_stability_limit(trajectory, state, x0_array)
@@ -207,6 +216,8 @@ def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bo
             break
         lrs.append(state.lr())
         state.step(value)
+        if state.snapshots is not None:
+            state.snapshots.append(read_state(state.optimizer, state.params, np.array(grad)))
         state.samples += state.batch_length
         points.append(state.point())
         bar.update()
@@ -229,6 +240,8 @@ class _Loop:
     first_batch: tuple[Any, ...] = ()
     batch_length = samples = 0          # samples in this step's batch; used by steps so far
     record_full = False
+    snapshots: list[dict[str, np.ndarray]] | None = None    # record_state: after each step
+    trials: list[tuple[int, list[float], float]] | None = None   # L-BFGS: (step, x, f)
 
     def __init__(self, f: Callable[..., Any], x0: np.ndarray, n_coords: int, optimizer: Any,
                  lr: float | None, kwargs: dict[str, Any], device: str) -> None:
@@ -364,6 +377,13 @@ class _TorchLoop(_Loop):
         loss.backward()
         return loss
 
+    def probe(self) -> torch.Tensor:
+        """f at a point L-BFGS tries inside its step (recorded with record_state)."""
+        loss = self.closure()
+        if self.trials is not None:
+            self.trials.append((len(self.snapshots or ()), self.point(), loss.item()))
+        return loss
+
     def evaluate(self) -> tuple[float, list[float]]:
         loss = self.last_loss = self.closure()
         if self.n_coords > 1:
@@ -375,7 +395,7 @@ class _TorchLoop(_Loop):
     def step(self, value: float) -> None:
         if self.lbfgs:                     # its step() starts with f(x_k): just evaluated
             pending = [self.last_loss]
-            self.optimizer.step(lambda: pending.pop() if pending else self.closure())
+            self.optimizer.step(lambda: pending.pop() if pending else self.probe())
         else:
             self.optimizer.step()
         if self.scheduler is not None:
@@ -463,6 +483,21 @@ class _OptilabLoop(_Loop):
         g = (lambda p: self.f(*[p[i] for i in range(self.n_coords)])) if self.n_coords > 1 else \
             (lambda p: self.f(p.reshape(self.shape)))
         return np.asarray(self.ag.hessian(g)(x0.reshape(-1)))
+
+
+def _add_state(trajectory: Trajectory, state: _Loop) -> None:
+    """The snapshots as arrays (steps, d) by name (NaN where a step had none) and the
+    L-BFGS trial points, into the Trajectory."""
+    snapshots = state.snapshots or []
+    for name in dict.fromkeys(k for snap in snapshots for k in snap):
+        size = next(len(snap[name]) for snap in snapshots if name in snap)
+        trajectory.state[name] = np.array([snap.get(name, np.full(size, np.nan))
+                                           for snap in snapshots])
+    if state.trials:
+        steps, points, values = zip(*state.trials)
+        trajectory.trial_steps = np.array(steps, dtype=np.int64)
+        trajectory.trial_points = np.array(points)
+        trajectory.trial_values = np.array(values)
 
 
 def _add_stability_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray) -> None:

@@ -52,6 +52,13 @@ class Trajectory:
     data_size``) is 1.0 exactly after one pass over the data; ``evaluations_at`` still counts
     evaluations of f, each on one batch, x_k's own included. Runs without data leave
     ``samples_at`` and ``full_values`` empty and ``data_size`` None.
+
+    ``run(..., record_state=True)`` fills ``state``: the optimizer's state after each step,
+    ``{name: array (steps, d)}`` under torch's names (``momentum_buffer``, ``exp_avg``,
+    ``exp_avg_sq``, ``adam_step``, ``square_avg``, ``rms_step``, ``sum``, ``direction``,
+    ``step_length``; see ``optilab.state``), row k being the state after the step from x_k;
+    and for L-BFGS the points its step() tried: ``trial_points`` (n, d), ``trial_values``
+    (n,), ``trial_steps`` (n,) (the step k during which each was tried).
     """
 
     points: np.ndarray
@@ -69,6 +76,10 @@ class Trajectory:
     samples_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     data_size: int | None = None
     full_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    state: dict[str, np.ndarray] = field(default_factory=dict)
+    trial_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
+    trial_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    trial_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stability_limit: float | None = None
     lambda_max: float | None = None
     lambda_min: float | None = None

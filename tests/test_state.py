@@ -99,3 +99,51 @@ def test_our_engines_optimizers_use_torchs_names():
         before = y.value.copy()
         adam.step()
     np.testing.assert_allclose(read_state(adam)["adam_step"], before - y.value, rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------- run(record_state=)
+
+from optilab.functions import rosenbrock  # noqa: E402
+from optilab.optim import OPTIMIZERS, run  # noqa: E402
+
+SETTINGS = {"sgd": dict(lr=1e-3, momentum=0.9), "adam": dict(lr=0.05),
+            "adamw": dict(lr=0.05), "rmsprop": dict(lr=0.01), "adagrad": dict(lr=0.5),
+            "adadelta": dict(lr=1.0), "lbfgs": dict(lr=0.5, max_iter=5)}
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_recording_the_state_changes_nothing_in_the_run(optimizer):
+    kwargs = SETTINGS.get(optimizer, {})
+    plain = run(rosenbrock, [-1.2, 1.0], optimizer, steps=30, progress=False, **kwargs)
+    seen = run(rosenbrock, [-1.2, 1.0], optimizer, steps=30, progress=False,
+               record_state=True, **kwargs)
+    assert np.array_equal(plain.points, seen.points) and np.array_equal(plain.lrs, seen.lrs)
+    assert plain.evaluations == seen.evaluations and not plain.state
+    for name, rows in seen.state.items():
+        assert rows.shape[0] == seen.steps, name
+
+
+def test_the_recorded_state_explains_each_step():
+    t = run(rosenbrock, [-1.2, 1.0], "adam", lr=0.05, steps=20, progress=False,
+            record_state=True)
+    np.testing.assert_allclose(t.state["adam_step"], -np.diff(t.points, axis=0), rtol=1e-9)
+    t = run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, momentum=0.9, steps=20, progress=False,
+            record_state=True)
+    np.testing.assert_allclose(1e-3 * t.state["momentum_buffer"], -np.diff(t.points, axis=0))
+    t = run(rosenbrock, [-1.2, 1.0], "adam", lr=0.05, steps=20, progress=False,
+            record_state=True, engine="optilab")
+    np.testing.assert_allclose(t.state["adam_step"], -np.diff(t.points, axis=0), rtol=1e-9)
+
+
+def test_lbfgs_records_the_points_its_line_search_tried():
+    t = run(rosenbrock, [-1.2, 1.0], "lbfgs", lr=1, max_iter=1, max_eval=10, steps=8,
+            line_search_fn="strong_wolfe", progress=False, record_state=True)
+    per_step = np.diff(t.evaluations_at)
+    assert len(t.trial_points) == per_step.sum() - t.steps   # all but x_k's own evaluation
+    assert np.array_equal(np.bincount(t.trial_steps, minlength=t.steps), per_step - 1)
+    k = t.trial_steps[-1]                     # every trial lies on the line x_k + s d_k
+    d = t.state["direction"][k]
+    for x in t.trial_points[t.trial_steps == k]:
+        offset = x - t.points[k]
+        assert abs(offset[0] * d[1] - offset[1] * d[0]) <= 1e-9 * (1 + np.abs(offset).max())
+    np.testing.assert_allclose(t.trial_points[t.trial_steps == k][-1], t.points[k + 1])
