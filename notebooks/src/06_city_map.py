@@ -330,7 +330,8 @@ table
 # untangling takes thousands of steps, and then the cities snap into place.
 
 # %%
-plot_snapshots(gd, (0, 30, 300, 3000, 4200, gd.steps))
+snapshots = (0, 30, 300, 3000, 4200, gd.steps)
+plot_snapshots(gd, snapshots)
 
 # %% [markdown]
 # The same run as an animation (`animate_map`; `.save("cities.gif")` keeps it for a slide).
@@ -339,7 +340,7 @@ plot_snapshots(gd, (0, 30, 300, 3000, 4200, gd.steps))
 # every city stays in the frame: the title says how many km across it is.
 
 # %%
-animate_map(gd, frames=30)
+animate_map(gd, frames=20)
 
 # %% [markdown]
 # ## What to remember
