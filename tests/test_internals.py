@@ -1,0 +1,91 @@
+"""optilab.plot.internals: the optimizer's state drawn at a step, checked in data coordinates."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from optilab import functions
+from optilab.optim import run
+from optilab.plot.internals import Internals, hessian_at
+from optilab.plot.static import draw_function
+
+START = [-1.2, 1.0]
+
+
+def drawn(optimizer, k=None, f=None, **kwargs):
+    t = run(functions.rosenbrock, START, optimizer, steps=40, progress=False,
+            record_state=True, **kwargs)
+    ax = Figure().add_subplot()
+    draw_function(ax, "rosenbrock")
+    internals = Internals(ax, "C0", f=f)
+    return t, internals, internals.set_step(t, k)
+
+
+def arrow_vector(arrow):
+    (x0, y0), (x1, y1) = arrow._posA_posB
+    return np.array([x1 - x0, y1 - y0]), np.array([x0, y0])
+
+
+def test_the_step_arrow_is_the_step_magnified_and_the_gradient_arrow_as_long():
+    t, it, caption = drawn("sgd", k=25, lr=1e-3, momentum=0.9)
+    step, start = arrow_vector(it.step)
+    np.testing.assert_allclose(start, t.points[25])
+    scale = float(caption.split("drawn x")[1].split(":")[0].replace(",", ""))
+    np.testing.assert_allclose(step, scale * (t.points[26] - t.points[25]), rtol=1e-12)
+    gradient, _ = arrow_vector(it.gradient)
+    g = t.grads[25]
+    np.testing.assert_allclose(np.linalg.norm(gradient), np.linalg.norm(step))
+    np.testing.assert_allclose(gradient / np.linalg.norm(gradient), -g / np.linalg.norm(g))
+    assert "momentum buffer" in caption and "degrees apart" in caption
+    assert scale >= 1 and np.linalg.norm(step) <= 4.0       # longest about 1/6 of the frame
+
+
+def test_adams_box_is_lr_wide_and_holds_its_step():
+    t, it, caption = drawn("adam", k=10, lr=0.05)
+    assert it.box.get_visible() and "|step_i| <= lr" in caption
+    scale = float(caption.split("drawn x")[1].split(":")[0])
+    assert it.box.get_width() == pytest.approx(2 * 0.05 * scale)
+    step, start = arrow_vector(it.step)
+    assert np.all(np.abs(step) <= 0.05 * scale * 1.01)        # inside the box
+    np.testing.assert_allclose(start + [it.box.get_width() / 2] * 2,
+                               [it.box.get_x() + it.box.get_width(),
+                                it.box.get_y() + it.box.get_height()])
+
+
+def test_lbfgs_trial_points_are_drawn_at_their_true_place():
+    t, it, caption = drawn("lbfgs", k=5, lr=1, max_iter=1, max_eval=10,
+                           line_search_fn="strong_wolfe")
+    tried = t.trial_points[t.trial_steps == 5]
+    np.testing.assert_allclose(np.column_stack(it.trials.get_data()), tried)
+    assert f"{len(tried)} point" in caption and "true size" in caption
+
+
+def test_newtons_model_ellipse_passes_through_x_k_and_centres_on_the_newton_target():
+    t, it, caption = drawn("sgd", k=30, f=functions.rosenbrock, lr=1e-3)
+    x, g = t.points[30], t.grads[30]
+    H = hessian_at(functions.rosenbrock, x)
+    if np.linalg.eigvalsh(H)[0] <= 0:
+        assert "no minimum" in caption and not it.model.get_visible()
+        return
+    ellipse = np.column_stack(it.model.get_data())
+    centre = x - np.linalg.solve(H, g)
+    np.testing.assert_allclose(ellipse.mean(axis=0), centre, atol=1e-9)
+    model = lambda p: g @ (p - x) + (p - x) @ H @ (p - x) / 2      # noqa: E731
+    np.testing.assert_allclose([model(p) for p in ellipse], 0.0, atol=1e-9)
+
+
+def test_hessian_at_matches_the_closed_form():
+    x, y = 0.3, -0.4
+    expected = [[1200 * x ** 2 - 400 * y + 2, -400 * x], [-400 * x, 200]]
+    np.testing.assert_allclose(hessian_at(functions.rosenbrock, [x, y]), expected)
+
+
+def test_plain_runs_and_bad_steps_are_answered_in_words():
+    t, it, caption = drawn("sgd", lr=1e-3)
+    assert caption.startswith("Step 39") and "buffer" not in caption
+    one_d = run(lambda x: x ** 2, [1.0], "sgd", lr=0.1, steps=3, progress=False)
+    with pytest.raises(ValueError, match="2D map"):
+        it.set_step(one_d)
+    blown = run(functions.rosenbrock, START, "sgd", lr=0.5, steps=10, progress=False,
+                record_state=True)
+    assert blown.diverged and "diverged at step 2" in it.set_step(blown)
