@@ -14,7 +14,7 @@ notebooks), so they work on every front end, Colab included.
 Modules: ``nb01_autograd``, ``nb02_gradient_descent``, ``nb03_torch_optim``,
 ``nb04_schedulers``, ``nb05_live_plots``, ``nb06_cities``, ``nb07_regression``,
 ``nb08_newton``, ``nb09_quadratic``, ``nb10_stochastic``, ``nb11_line_search``,
-``nb13_landscape``.  Helpers for
+``nb12_comparisons``, ``nb13_landscape``.  Helpers for
 new checks live in :mod:`optilab.exercises.diagnose`.
 """
 
@@ -24,7 +24,7 @@ from .base import CORRECT, INCORRECT, NOT_ATTEMPTED, Exercise, Mistake, NotAttem
 
 MODULES = ("nb01_autograd", "nb02_gradient_descent", "nb03_torch_optim", "nb04_schedulers",
            "nb05_live_plots", "nb06_cities", "nb07_regression", "nb08_newton", "nb09_quadratic",
-           "nb10_stochastic", "nb11_line_search", "nb13_landscape")
+           "nb10_stochastic", "nb11_line_search", "nb12_comparisons", "nb13_landscape")
 
 __all__ = ["Exercise", "Result", "Mistake", "NotAttempted", "call", "CORRECT", "INCORRECT",
            "NOT_ATTEMPTED", "MODULES", "all_exercises"]
