@@ -188,17 +188,17 @@ class Sweep:
                  f"{n_runs} runs in {self.wall:.2f} s.", "",
                  f"| optimizer | best lr | {CRITERIA[self.criterion]} | {extra}evaluations "
                  f"of f | of the gradient | seconds | lrs diverged | all its runs (s) |",
-                 "|---|" + "---:|" * (8 + bool(extra))]
+                 "|---|" + "---:|" * (7 + bool(extra))]
         for label, best in self.best.items():
             diverged = sum(any(t.diverged for t in row) for row in self.runs[label])
             score = "-" if best.lr is None else (f"{best.score:.0f}" if self.criterion ==
                                                  "steps" else f"{best.score:.4g}")
             lr = "none" if best.lr is None else f"{best.lr:.3g}"
-            final = "" if not extra else f"{best.final:.4g} | "
-            lines.append(f"| {label} | {lr} | {score} | {final}"
-                         f"{best.evaluations:.0f} | {best.gradient_evaluations:.0f} | "
-                         f"{best.seconds:.3g} | {diverged} of {len(self.lrs)} | "
-                         f"{self.seconds[label]:.2f} |")
+            final = "" if not extra else ("- | " if best.lr is None else f"{best.final:.4g} | ")
+            cost = "- | - | -" if best.lr is None else (
+                f"{best.evaluations:.0f} | {best.gradient_evaluations:.0f} | {best.seconds:.3g}")
+            lines.append(f"| {label} | {lr} | {score} | {final}{cost} | "
+                         f"{diverged} of {len(self.lrs)} | {self.seconds[label]:.2f} |")
         return "\n".join(lines)
 
     __str__ = markdown
