@@ -365,3 +365,23 @@ def test_the_city_animation_keeps_every_city_of_every_frame_in_view(gd_run):
                             .replace(",", "")))
     assert widths[0] > 5 * widths[-1]                  # it zooms in as the map shrinks
     assert 4000 < widths[-1] < 6000                    # and ends on Europe
+
+
+def test_a_static_figure_shows_as_a_small_indexed_png():
+    import io
+
+    from PIL import Image
+
+    from optilab import functions
+    from optilab.optim import race
+    from optilab.plot import plot_trajectories
+
+    runs = race(functions.rosenbrock, [-1.2, 1.0],
+                {"SGD": dict(lr=1e-3), "Adam": dict(lr=0.05)}, steps=200, progress=False)
+    fig = plot_trajectories("rosenbrock", runs, panels=("loss",))
+    png = fig._repr_png_()
+    image = Image.open(io.BytesIO(png))
+    assert image.mode == "P" and image.size == fig.canvas.get_width_height()
+    full = io.BytesIO()
+    fig.savefig(full, format="png")
+    assert len(png) < len(full.getvalue()) / 3, (len(png), len(full.getvalue()))

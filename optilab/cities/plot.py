@@ -25,6 +25,7 @@ from matplotlib import patheffects
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 
+from ..plot.static import PlotFigure
 from ..trajectory import Trajectory
 from .align import distance_errors_km, fit_alignment, project
 from .data import Cities, load_cities
@@ -37,7 +38,7 @@ _HALO = [patheffects.withStroke(linewidth=2.5, foreground="white")]
 def _axes(ax: Any, size: tuple[float, float]) -> tuple[Figure, Any]:
     if ax is not None:
         return ax.figure, ax
-    fig = Figure(figsize=size, layout="constrained")   # no pyplot: no global state to leak
+    fig = PlotFigure(figsize=size, layout="constrained")   # no pyplot: no global state to leak
     return fig, fig.add_subplot()
 
 
@@ -148,7 +149,7 @@ def plot_snapshots(trajectory: Trajectory, steps: Sequence[int] | None = None, *
     cities = load_cities() if cities is None else cities
     rows = -(-len(steps) // columns)
     map_w = width / columns                                # inches per map and its labels
-    fig = Figure(figsize=(width, 0.45 + rows * 0.95 * map_w), dpi=dpi)
+    fig = PlotFigure(figsize=(width, 0.45 + rows * 0.95 * map_w), dpi=dpi)
     # fixed margins (not a layout engine run at draw time): the labels are placed for the
     # axes' final size.  Left: tick labels and "km north"; top: the legend and a title.
     top = 1 - 0.45 / fig.get_figheight()
@@ -278,7 +279,7 @@ def compare(trajectories: Mapping[str, Trajectory], cities: Cities | None = None
         raise TypeError("compare expects a non-empty dict label -> Trajectory, e.g. "
                         "{m: solve(m) for m in ('gd', 'lbfgs')}")
     cities = load_cities() if cities is None else cities
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = PlotFigure(figsize=(11, 4.2), layout="constrained")
     by_step, by_time = fig.subplots(1, 2, sharey=True)
     rows = []
     for label, t in trajectories.items():
