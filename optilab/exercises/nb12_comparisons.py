@@ -15,6 +15,8 @@ r"""Exercises of notebook 12, "Fair comparisons": reading a learning-rate sweep.
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
 from typing import Any
 
@@ -170,7 +172,10 @@ def _evaluations_to(t: Any, target: float) -> float:
     return float(t.evaluations_at[reached[0]]) if reached.size else math.inf
 
 
+@functools.lru_cache(maxsize=1)
 def _runs() -> list[tuple[Any, float]]:
+    """Two real runs (made once) and targets: reached in a few steps of many evaluations,
+    reached by Adam, never reached, reached at the start."""
     lbfgs = run(rosenbrock, [-1.2, 1.0], "lbfgs", lr=1.0, steps=30, progress=False)
     adam = run(rosenbrock, [-1.2, 1.0], "adam", lr=0.1, steps=300, progress=False)
     return [(lbfgs, 1e-6), (adam, 1.0), (adam, 1e-30), (lbfgs, 30.0)]
@@ -178,7 +183,7 @@ def _runs() -> list[tuple[Any, float]]:
 
 def _check_q3(evaluations_to: Any) -> str:
     for t, target in _runs():
-        value = as_number(call(evaluations_to, t, target, name="evaluations_to"),
+        value = as_number(call(evaluations_to, copy.deepcopy(t), target, name="evaluations_to"),
                           "evaluations_to(t, target)")
         want = _evaluations_to(t, target)
         if value == want:
@@ -215,9 +220,10 @@ at point k; `t.evaluations_at[k]` counts the evaluations made by then). Return `
 when the run never reaches the target.""",
     answers="evaluations_to",
     check=_check_q3,
-    hints=["First find k, the first index with `t.values[k] <= target`: "
-           "`np.flatnonzero(t.values <= target)` lists them all, in order.",
-           "The answer is not k: for L-BFGS a step calls f up to 25 times. "
+    hints=["Two parts: first find k, the first point where f has reached the target; then "
+           "read how many evaluations had been made by that point (the answer is not k).",
+           "`np.flatnonzero(t.values <= target)` lists, in order, the points where f is at or "
+           "below the target; for L-BFGS a step calls f up to 25 times, and "
            "`t.evaluations_at[k]` is the count when point k was recorded.",
            "`hits = np.flatnonzero(t.values <= target)`; return "
            "`t.evaluations_at[hits[0]]` if `hits.size` else `math.inf`."],
