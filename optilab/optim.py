@@ -72,7 +72,7 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
         device: str = "cpu", gtol: float | None = None, ftol: float | None = None,
         bound: float = 1e6, progress: bool | None = None, label: str | None = None,
         data: Any = None, batch_size: int | None = None, seed: int | None = None,
-        full_values: bool = True, record_state: bool = False,
+        full_values: bool = True, record_state: bool = False, record_every: int = 1,
         **optimizer_kwargs: Any) -> Trajectory:
     """Minimise ``f`` from ``x0`` and return the Trajectory.
 
@@ -87,6 +87,8 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     ``record_state=True`` also records the optimizer's state after every step (its momentum
     buffer, Adam's m and v and its bias-corrected step, ...: see ``optilab.state``) and
     L-BFGS's trial points; recording only reads, so the run is the same to the last bit.
+    ``record_every=k`` keeps only x_0, x_k, x_2k, ... and the last point (a long run in less
+    memory; ``Trajectory.step_at`` holds their step numbers).
 
     Minibatch runs (stochastic gradient descent): give ``data``, one array or a tuple of
     arrays with one row per sample (``(X, y)``), and ``batch_size``; ``f`` then takes the
@@ -114,11 +116,14 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     x0_array = _check_x0(x0)
     minibatch = _check_data(data, batch_size, seed)
     _check_number("steps", steps, integer=True, hint="try steps=100")
-    if steps > MAX_STEPS:
+    _check_number("record_every", record_every, integer=True, hint="try record_every=10")
+    if steps // record_every > MAX_STEPS:
         per_step = 200 + 64 * x0_array.size               # bytes: point, gradient, value, lr
-        raise ValueError(f"steps={steps:,} would record about {steps * per_step / 2**30:,.1f} "
-                         f"GiB of trajectory; the most is {MAX_STEPS:,} steps per run. Run "
-                         f"fewer steps, or in pieces (start the next run at t.x).")
+        kept = steps // record_every
+        raise ValueError(f"steps={steps:,} would record about {kept * per_step / 2**30:,.1f} "
+                         f"GiB of trajectory; the most is {MAX_STEPS:,} recorded points per "
+                         f"run. Keep every k-th point (record_every={-(-steps // MAX_STEPS)} "
+                         f"or more), or run in pieces (start the next run at t.x).")
     _check_scheduler(scheduler, scheduler_kwargs)
     if lr is not None:
         _check_number("lr", lr, hint="try lr=0.1 or lr=1e-3")
@@ -143,7 +148,7 @@ def run(f: Callable[..., Any], x0: Any, optimizer: str | type = "sgd", lr: float
     bar = tqdm(total=steps, disable=progress is False, delay=0 if progress else 1.0,
                desc=str(settings["label"]), leave=bool(progress))
     try:
-        trajectory = _record(state, steps, gtol, ftol, bound, bar)
+        trajectory = _record(state, steps, gtol, ftol, bound, bar, record_every)
     finally:
         bar.close()
     if record_state:
@@ -181,45 +186,45 @@ def race(f: Callable[..., Any], x0: Any, configs: Mapping[str, Mapping[str, Any]
 # ----------------------------------------------------------------------------- the loop
 
 def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bound: float,
-            bar: Any) -> Trajectory:
-    """Step, recording x_k, f(x_k), grad f(x_k) and lr_k, until done (see Trajectory)."""
-    points, values, grads, lrs, times, counts = [state.point()], [], [], [], [], []
+            bar: Any, every: int = 1) -> Trajectory:
+    """Step, recording x_k, f(x_k), grad f(x_k) and lr_k (every ``every``-th step, and the
+    last), until done (see Trajectory)."""
+    points, values, grads, lrs, times, counts, at = [], [], [], [], [], [], []
     samples, full = [], []                      # minibatch runs: samples used, f on all data
-    status, reason, diverged_at = "max_steps", "", None
+    status, reason, diverged_at, previous = "max_steps", "", None, math.nan
     start = time.perf_counter()
+    point = state.point()
     for k in range(steps + 1):
         state.draw()                            # the batch of step k (minibatch runs)
         value, grad = state.evaluate()
-        times.append(time.perf_counter() - start)
-        counts.append(state.evaluations)
-        if state.batches is not None:
-            samples.append(state.samples)
-            if state.record_full:               # a measurement, not part of the run's time
-                measuring = time.perf_counter()
-                full.append(state.value_at(np.array(points[-1]), state.data))
-                start += time.perf_counter() - measuring
-        values.append(value)
-        grads.append(grad)
-        point = points[-1]
-        if not (math.isfinite(value) and all(map(math.isfinite, grad))):
-            status, diverged_at = "diverged", k
-            reason = f"f(x) became {value}" if not math.isfinite(value) else \
-                "the gradient became infinite or NaN"
-        elif max(map(abs, point)) > bound:
-            status, diverged_at = "diverged", k
-            reason = f"the point left the bound |x_i| <= {bound:g}"
-        elif gtol is not None and math.sqrt(sum(g * g for g in grad)) <= gtol:
-            status, reason = "converged", f"|grad f| <= gtol = {gtol:g}"
-        elif ftol is not None and k > 0 and abs(value - values[-2]) <= ftol:
-            status, reason = "converged", f"|f_k - f_(k-1)| <= ftol = {ftol:g}"
-        if status != "max_steps" or k == steps:
+        elapsed = time.perf_counter() - start
+        status, reason = _status(k, point, value, previous, grad, gtol, ftol, bound)
+        previous = value
+        done = status != "max_steps" or k == steps
+        if done or k % every == 0:
+            diverged_at = len(points) if status == "diverged" else None
+            points.append(point)
+            values.append(value)
+            grads.append(grad)
+            times.append(elapsed)
+            counts.append(state.evaluations)
+            at.append(k)
+            if state.batches is not None:
+                samples.append(state.samples)
+                if state.record_full:           # a measurement, not part of the run's time
+                    measuring = time.perf_counter()
+                    full.append(state.value_at(np.array(point), state.data))
+                    start += time.perf_counter() - measuring
+        if done:
             break
-        lrs.append(state.lr())
+        if k % every == 0:
+            lrs.append(state.lr())
+        state.keeping = k % every == 0         # L-BFGS's trial points: only of kept steps
         state.step(value)
-        if state.snapshots is not None:
+        if state.snapshots is not None and k % every == 0:
             state.snapshots.append(read_state(state.optimizer, state.params, np.array(grad)))
         state.samples += state.batch_length
-        points.append(state.point())
+        point = state.point()
         bar.update()
     data_size = state.batches.n if state.batches is not None else None
     return Trajectory(np.array(points), np.array(values), np.array(grads), np.array(lrs),
@@ -227,7 +232,23 @@ def _record(state: _Loop, steps: int, gtol: float | None, ftol: float | None, bo
                       evaluations=state.evaluations, gradient_evaluations=state.evaluations,
                       evaluations_at=np.array(counts),
                       samples_at=np.array(samples, dtype=np.int64), data_size=data_size,
-                      full_values=np.array(full, dtype=np.float64))
+                      full_values=np.array(full, dtype=np.float64),
+                      step_at=np.array(at if every > 1 else [], dtype=np.int64))
+
+
+def _status(k: int, point: list[float], value: float, previous: float, grad: list[float],
+            gtol: float | None, ftol: float | None, bound: float) -> tuple[str, str]:
+    """How the run stands at x_k: ("diverged" | "converged" | "max_steps", why)."""
+    if not (math.isfinite(value) and all(map(math.isfinite, grad))):
+        return "diverged", (f"f(x) became {value}" if not math.isfinite(value) else
+                            "the gradient became infinite or NaN")
+    if max(map(abs, point)) > bound:
+        return "diverged", f"the point left the bound |x_i| <= {bound:g}"
+    if gtol is not None and math.sqrt(sum(g * g for g in grad)) <= gtol:
+        return "converged", f"|grad f| <= gtol = {gtol:g}"
+    if ftol is not None and k > 0 and abs(value - previous) <= ftol:
+        return "converged", f"|f_k - f_(k-1)| <= ftol = {ftol:g}"
+    return "max_steps", ""
 
 
 class _Loop:
@@ -242,6 +263,7 @@ class _Loop:
     record_full = False
     snapshots: list[dict[str, np.ndarray]] | None = None    # record_state: after each step
     trials: list[tuple[int, list[float], float]] | None = None   # L-BFGS: (step, x, f)
+    keeping = True                      # this step's point is recorded (record_every)
 
     def __init__(self, f: Callable[..., Any], x0: np.ndarray, n_coords: int, optimizer: Any,
                  lr: float | None, kwargs: dict[str, Any], device: str) -> None:
@@ -380,7 +402,7 @@ class _TorchLoop(_Loop):
     def probe(self) -> torch.Tensor:
         """f at a point L-BFGS tries inside its step (recorded with record_state)."""
         loss = self.closure()
-        if self.trials is not None:
+        if self.trials is not None and self.keeping:
             self.trials.append((len(self.snapshots or ()), self.point(), loss.item()))
         return loss
 
@@ -526,7 +548,8 @@ def _add_path_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray,
     """The tightest local limit 2 (1 + m) / lambda_max(x_k) over up to ``samples`` points
     the run visited while it still went downhill (f_k <= f_0) before it diverged: the limit
     at x0 alone is not the run's, and the points of the blow-up itself say nothing."""
-    last = trajectory.diverged_at if trajectory.diverged_at is not None else trajectory.steps
+    last = trajectory.diverged_at if trajectory.diverged_at is not None else \
+        len(trajectory.points) - 1
     sane = [k for k in range(max(last, 1)) if trajectory.values[k] <= trajectory.values[0]]
     steps = sorted({sane[int(i)] for i in np.linspace(0, len(sane) - 1, samples)})
     best: tuple[float, int] | None = None
@@ -546,7 +569,8 @@ def _add_path_limit(trajectory: Trajectory, state: _Loop, x0: np.ndarray,
             best = (limit, k)
     if best is not None and trajectory.stability_limit is not None \
             and best[0] < trajectory.stability_limit:
-        trajectory.path_limit, trajectory.path_limit_step = best
+        trajectory.path_limit = best[0]
+        trajectory.path_limit_step = int(trajectory.step_numbers[best[1]])
 
 
 # ----------------------------------------------------------------------------- checks

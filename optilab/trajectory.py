@@ -59,6 +59,11 @@ class Trajectory:
     ``step_length``; see ``optilab.state``), row k being the state after the step from x_k;
     and for L-BFGS the points its step() tried: ``trial_points`` (n, d), ``trial_values``
     (n,), ``trial_steps`` (n,) (the step k during which each was tried).
+
+    ``run(..., record_every=k)`` keeps every k-th point and the last: ``step_at`` then holds
+    the step number of each point (empty when every step is kept), ``lrs``, ``state`` and
+    the trial points follow the kept points, and indices such as ``diverged_at`` and
+    ``trial_steps`` count kept points (``step_numbers[i]`` is point i's step).
     """
 
     points: np.ndarray
@@ -80,6 +85,7 @@ class Trajectory:
     trial_points: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     trial_values: np.ndarray = field(default_factory=lambda: np.zeros(0))
     trial_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    step_at: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     stability_limit: float | None = None
     lambda_max: float | None = None
     lambda_min: float | None = None
@@ -88,9 +94,14 @@ class Trajectory:
     quadratic: bool = False        # the same Hessian at x0 and x1: the limit is exact
 
     @property
+    def step_numbers(self) -> np.ndarray:
+        """The step number of each point: 0, 1, 2, ... (0, k, 2k, ... with record_every=k)."""
+        return self.step_at if len(self.step_at) else np.arange(len(self.points))
+
+    @property
     def steps(self) -> int:
-        """Number of steps taken (``len(points) - 1``)."""
-        return len(self.points) - 1
+        """Number of steps taken (the last point's step number)."""
+        return int(self.step_numbers[-1])
 
     @property
     def x(self) -> np.ndarray:
@@ -127,7 +138,8 @@ class Trajectory:
         head = f"{self.label} (lr={lr:g})" if isinstance(lr, float) else self.label
         start = f"from {_point(self.points[0])}"
         if self.status == "diverged":
-            text = f"{head} diverged at step {self.diverged_at} {start}: {self.reason}."
+            step = self.step_numbers[self.diverged_at] if self.diverged_at is not None else None
+            text = f"{head} diverged at step {step} {start}: {self.reason}."
             return text + self._stability_hint()
         on = " on all the data" if len(self.full_values) else ""
         end = f"f{on} = {self.value:.6g} at {_point(self.x)}"
@@ -141,7 +153,7 @@ class Trajectory:
     def _steps_text(self) -> str:
         """"20 steps", the evaluations of f when a step makes several (L-BFGS), and the
         epochs of a minibatch run."""
-        several = self.evaluations > len(self.points)
+        several = self.evaluations > self.steps + 1
         text = f"{self.steps} steps" + (f" ({self.evaluations} evaluations of f)"
                                         if several else "")
         if self.data_size is not None:

@@ -352,3 +352,38 @@ def test_strong_wolfe_lbfgs_reports_its_line_search_cost():
     assert rows[3].startswith(f"| LBFGS | max_steps | 3 | {t.evaluations} | {t.evaluations} |")
     with pytest.raises(TypeError, match="not a Trajectory"):
         table({"x": 3})
+
+
+def test_a_long_run_can_keep_every_kth_point():
+    full = run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=1000, progress=False)
+    kept = run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=1000, progress=False,
+               record_every=300)
+    assert kept.step_at.tolist() == [0, 300, 600, 900, 1000] and kept.steps == 1000
+    assert np.array_equal(kept.points, full.points[[0, 300, 600, 900, 1000]])
+    assert np.array_equal(kept.values, full.values[[0, 300, 600, 900, 1000]])
+    assert np.array_equal(kept.lrs, full.lrs[[0, 300, 600, 900]])
+    assert kept.evaluations == full.evaluations == 1001
+    assert "ran all 1000 steps" in kept.summary() and "evaluations" not in kept.summary()
+    blown = run(rosenbrock, [-1.2, 1.0], "sgd", lr=0.05, steps=1000, progress=False,
+                record_every=7)
+    assert blown.diverged and blown.diverged_at == len(blown.points) - 1
+    assert f"diverged at step {blown.step_numbers[-1]} " in blown.summary()
+    assert blown.steps == run(rosenbrock, [-1.2, 1.0], "sgd", lr=0.05, steps=1000,
+                              progress=False).steps
+    with pytest.raises(ValueError, match="record_every=2 or more"):
+        run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=2_000_000, progress=False)
+    with pytest.raises(ValueError, match="record_every"):
+        run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=10, record_every=0)
+
+
+def test_a_thinned_run_is_drawn_against_its_real_steps():
+    from optilab.plot import plot_trajectories
+
+    kept = run(rosenbrock, [-1.2, 1.0], "sgd", lr=1e-3, steps=1000, progress=False,
+               record_every=250)
+    fig = plot_trajectories("rosenbrock", {"sgd": kept}, panels=("loss", "lr"))
+    loss, lr = (next(line for line in ax.lines if len(line.get_xdata()))
+                for ax in fig.axes[1:])
+    assert list(loss.get_xdata()) == [0, 250, 500, 750, 1000]
+    assert list(lr.get_xdata()) == [0, 250, 500, 750]
+    assert fig.axes[1].get_xlim()[1] >= 999
