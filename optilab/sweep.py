@@ -20,8 +20,9 @@ its gradient computed once per step for all of them, and the optimizer's own ari
 the learning rate as a column.  L-BFGS (a line search over all coordinates at once), a
 stochastic f, a scheduler or a setting that the batch does not reproduce run one by one through
 ``run()``.  The sweep checks before batching that f gives the same bits on a batch as on one
-point (a few operations, such as ``x ** 1.5``, round differently on a vector), and runs one by
-one if not.  Runs are independent, so they are mapped with joblib: ``n_jobs=2`` uses two
+point (a few operations, such as ``x ** 1.5``, round differently on a vector), and that five
+batched steps equal run()'s (a guard against another torch's arithmetic), and runs one by one
+if not.  Runs are independent, so they are mapped with joblib: ``n_jobs=2`` uses two
 processes; ``client=`` (a dask.distributed Client) or joblib's ``parallel_config(backend=
 "dask")`` runs the same sweep on a Dask cluster, with the same numbers.
 
@@ -433,6 +434,10 @@ def sweep(f: Callable[..., Any], x0: Any, optimizers: Any, lrs: Any = None, *,
              configs.items()}
     common = dict(f=f, x0=x0_array, n_coords=n_coords, steps=steps, gtol=gtol, ftol=ftol,
                   bound=bound)
+    for label, (name, kwargs) in configs.items():
+        if plans[label] == "batched" and not _agrees(common, name, kwargs, label, grid):
+            plans[label] = ("one by one (a 5-step batch differed from run(): this torch's "
+                            "arithmetic is not the one the batch copies)")
     units = []
     for label, (name, kwargs) in configs.items():
         if plans[label] == "batched":
@@ -766,6 +771,21 @@ def _run_batch(f: Callable[..., Any], x0: np.ndarray, n_coords: int, steps: int,
                         grads[:ends[r] + 1, r], times[:ends[r] + 1, r], status[r], reason[r])
             for r in range(n)]
     return runs, time.perf_counter() - start
+
+
+def _agrees(common: dict[str, Any], name: str, kwargs: dict[str, Any], label: str,
+            grid: np.ndarray) -> bool:
+    """Does the batch give run()'s numbers here?  Five steps at the ends and middle of the
+    grid, compared bit for bit (a guard against a torch whose optimizers compute otherwise)."""
+    lrs = np.unique(grid[[0, grid.size // 2, -1]])
+    check = dict(common, steps=min(common["steps"], 5))
+    batch, _ = _run_batch(**check, name=name, kwargs=kwargs, label=label, lrs=lrs, seeds=[0])
+    for lr, t in zip(lrs, batch):
+        (r,), _ = _run_one(**check, name=name, kwargs=kwargs, label=label, lr=float(lr), seed=0)
+        if not all(np.array_equal(getattr(t, a), getattr(r, a), equal_nan=True)
+                   for a in ("points", "values", "grads")) or t.status != r.status:
+            return False
+    return True
 
 
 def _stops(k: int, value: np.ndarray, grad: np.ndarray, point: np.ndarray,

@@ -257,3 +257,17 @@ def test_a_dask_cluster_gives_the_serial_results_bit_for_bit(dask_client):
         for label in configs:
             for a, b in zip(serial.runs[label], other.runs[label]):
                 assert_same_run(a[0], b[0])
+
+
+def test_a_batch_that_would_differ_from_run_is_not_used(monkeypatch):
+    """As if torch computed SGD otherwise: the 5-step guard sends it through run()."""
+    import optilab.sweep as sw
+
+    original = sw._Rows._sgd
+    monkeypatch.setattr(sw._Rows, "_sgd", lambda self, X, g, s, o, neg_lr:
+                        original(self, X, g * (1 + 1e-15), s, o, neg_lr))
+    s = sweep(rosenbrock, X0, ["sgd", "adam"], lrs=[1e-3, 1e-2], steps=20)
+    assert s.modes["sgd"].startswith("one by one (a 5-step batch differed from run()")
+    assert s.modes["adam"] == "batched"
+    assert_same_run(s.runs["sgd"][1][0], run(rosenbrock, X0, "sgd", lr=1e-2, steps=20,
+                                             progress=False))
