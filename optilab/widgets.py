@@ -85,6 +85,7 @@ class _Picture:
         self.css_width = f"{pixels / (dpi / CSS_PX_PER_INCH):g}px"
         self.renderer = Renderer(self.scene)
         self.artists: dict[str, Any] = {}
+        self.captions: list[str] = []
         self.canvas = None
         if interactive:
             try:
@@ -100,9 +101,10 @@ class _Picture:
             self.canvas.toolbar_visible = False
 
     def draw(self, trajectories: Mapping[str, Trajectory],
-             shown: Mapping[str, int] | None = None) -> bytes | None:
+             shown: Mapping[str, int] | None = None, internals: bool = False) -> bytes | None:
         """PNG of these trajectories (only the first ``shown[label]`` points of each); in
-        the interactive canvas, a redraw there (and None)."""
+        the interactive canvas, a redraw there (and None).  ``internals``: also the
+        optimizers' state at their last step (contour maps), captions in ``captions``."""
         paths = as_paths(dict(trajectories), self.scene.func)
         for label in [k for k in self.artists if k not in trajectories]:   # switched away
             self.scene.remove_path(self.artists.pop(label))
@@ -122,6 +124,12 @@ class _Picture:
             self.renderer.invalidate()
         if self.scene.set_note(divergence_note(paths, counts)):
             self.renderer.invalidate()
+        self.captions = []
+        if internals and self.scene.view == "contour":
+            self.captions = self.scene.set_internals(list(trajectories.values()))
+        else:
+            for drawn in self.scene.internals.values():
+                drawn.hide()
         if self.canvas is not None:
             self.canvas.draw_idle()
             return None
@@ -168,8 +176,10 @@ class Explorer(widgets.VBox):
     ``controls`` maps names to the ipywidgets: ``"optimizer"``, ``"lr"``, ``"momentum"``,
     ``"beta1"``, ``"beta2"``, ``"scheduler"``, ``"gamma"``, ``"steps"``, ``"x0"`` (a box
     of one slider per coordinate: ``"x0_x"``, ``"x0_y"``), ``"view"``, ``"loss_panel"``,
-    ``"lr_panel"``.  ``trajectories`` holds the runs drawn now; ``message`` the text shown
-    under the picture; ``image`` the picture.
+    ``"lr_panel"``, ``"internals"`` (the "inside the optimizer" box: runs with
+    ``record_state=True`` and draws the optimizer's state at the last step on the contour
+    map, its caption under the picture).  ``trajectories`` holds the runs drawn now;
+    ``message`` the text shown under the picture; ``image`` the picture.
 
     ``interactive`` (default: when ``%matplotlib widget`` is active) draws in an ipympl
     canvas instead, where a click on the contour map (or the curve) sets the start point.
@@ -180,7 +190,7 @@ class Explorer(widgets.VBox):
                  steps: int = 100, momentum: float = 0.0, scheduler: str | None = None,
                  view: str | None = None, panels: Sequence[str] = ("loss",),
                  x_range: Any = None, y_range: Any = None, engine: str = "torch",
-                 interactive: bool | None = None) -> None:
+                 interactive: bool | None = None, internals: bool = False) -> None:
         self.function = _function(f, x_range, y_range)
         tf, self.engine = self.function, engine
         self.interactive = interactive_backend() if interactive is None else interactive
@@ -200,7 +210,7 @@ class Explorer(widgets.VBox):
         view = view or views[0]
         _choice("view", view, views, f" for {tf.name}")
         self.controls = self._make_controls(optimizer, lr, steps, momentum, scheduler or "none",
-                                            view, views, panels, x0)
+                                            view, views, panels, x0, internals)
         for name, control in self.controls.items():   # CSS handles for tests and themes
             control.add_class(f"optilab-{name.replace('_', '-')}")
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
@@ -212,7 +222,8 @@ class Explorer(widgets.VBox):
         left = widgets.VBox([c["optimizer"], c["lr"], c["momentum"], c["beta1"], c["beta2"],
                              c["scheduler"], c["gamma"]])
         right = widgets.VBox([c["steps"], c["x0"], c["view"],
-                              widgets.HBox([c["loss_panel"], c["lr_panel"]])])
+                              widgets.HBox([c["loss_panel"], c["lr_panel"]]),
+                              c["internals"]])
         super().__init__([widgets.HBox([left, right]), self.image, self.message])
         for control in self._inputs():
             control.observe(self._changed, "value")
@@ -222,7 +233,8 @@ class Explorer(widgets.VBox):
     # -- controls ----------------------------------------------------------------------
     def _make_controls(self, optimizer: str, lr: float, steps: int, momentum: float,
                        scheduler: str, view: str, views: Sequence[str],
-                       panels: Sequence[str], x0: np.ndarray) -> dict[str, Any]:
+                       panels: Sequence[str], x0: np.ndarray,
+                       internals: bool = False) -> dict[str, Any]:
         tf = self.function
         ranges = [tf.x_range, tf.y_range][:tf.dim]
         starts = {f"x0_{name}": widgets.FloatSlider(
@@ -253,6 +265,8 @@ class Explorer(widgets.VBox):
                                            indent=False),
             "lr_panel": widgets.Checkbox(value="lr" in panels, description="lr panel",
                                          indent=False),
+            "internals": widgets.Checkbox(value=bool(internals),
+                                          description="inside the optimizer", indent=False),
         }
 
     def _inputs(self) -> list[Any]:
@@ -324,7 +338,7 @@ class Explorer(widgets.VBox):
         """Run with the current settings and redraw (what every control change does)."""
         try:
             t = run(self.function, self.x0, progress=False, label=self.controls["optimizer"].value,
-                    **self.settings())
+                    record_state=bool(self.controls["internals"].value), **self.settings())
         except Exception as exc:  # noqa: BLE001 - a widget shows the error, never a traceback
             self.trajectories = []
             self.message.value = _error(exc)
@@ -337,10 +351,21 @@ class Explorer(widgets.VBox):
             if self.interactive:
                 self._picture.canvas.mpl_connect("button_press_event", self._clicked)
                 self.children = (self.children[0], self._picture.canvas, self.message)
-        png = self._picture.draw({t.label: t})
+        inside = bool(self.controls["internals"].value)
+        png = self._picture.draw({t.label: t}, internals=inside)
         if png is not None:
             self.image.value = png
-        self.message.value = _message({t.label: t})
+        self.message.value = _message({t.label: t}) + self._internals_note(inside)
+
+    def _internals_note(self, inside: bool) -> str:
+        """The caption of the optimizer's insides (HTML), or why none is drawn."""
+        if not inside:
+            return ""
+        if self._picture is None or self._picture.scene.view != "contour":
+            text = "The inside of the optimizer is drawn on the contour map: choose contour."
+        else:
+            text = " ".join(self._picture.captions)
+        return f'<div class="optilab-internals" style="color:#333333">{html.escape(text)}</div>'
 
 
 class Race(widgets.VBox):

@@ -89,3 +89,98 @@ def test_plain_runs_and_bad_steps_are_answered_in_words():
     blown = run(functions.rosenbrock, START, "sgd", lr=0.5, steps=10, progress=False,
                 record_state=True)
     assert blown.diverged and "diverged at step 2" in it.set_step(blown)
+
+
+# ------------------------------------------------------------------ wired into the renderers
+
+def race_with_state(**common):
+    from optilab.optim import race
+
+    configs = {"momentum": dict(optimizer="sgd", lr=1e-3, momentum=0.9),
+               "adam": dict(optimizer="adam", lr=0.05),
+               "lbfgs": dict(optimizer="lbfgs", lr=1, max_iter=1, max_eval=10,
+                             line_search_fn="strong_wolfe")}
+    return race(functions.rosenbrock, START, configs, steps=40, progress=False,
+                record_state=True, **common)
+
+
+def patches_of(ax, kind):
+    return [p for p in ax.patches if type(p).__name__ == kind and p.get_visible()]
+
+
+def test_plot_trajectories_draws_each_runs_internals_at_step_k_with_a_caption_under_it():
+    from test_pictures import collisions
+
+    from optilab.plot import plot_trajectories
+
+    runs = race_with_state()
+    fig = plot_trajectories("rosenbrock", runs, internals=5)
+    ax = fig.axes[0]
+    starts = sorted(tuple(np.round(a._posA_posB[0], 12))
+                    for a in patches_of(ax, "FancyArrowPatch"))
+    expected = sorted(tuple(np.round(t.points[5], 12)) for t in runs.values() for _ in (0, 1))
+    assert starts == expected                              # step and gradient arrows at x_5
+    box = patches_of(ax, "Rectangle")
+    box = [b for b in box if b.get_linestyle() == ":"]
+    assert len(box) == 1 and box[0].get_x() + box[0].get_width() / 2 == pytest.approx(
+        runs["adam"].points[5][0])
+    trials = next(line for line in ax.lines if line.get_label() == "_trials"
+                  and line.get_visible())
+    np.testing.assert_allclose(np.column_stack(trials.get_data()),
+                               runs["lbfgs"].trial_points[runs["lbfgs"].trial_steps == 5])
+    caption = fig._supxlabel.get_text().replace("\n", " ")
+    for label in runs:
+        assert f"{label}: Step 5 from x_5" in caption
+    assert "momentum buffer" in caption and "|step_i| <= lr" in caption
+    assert collisions(fig) == []
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    under = fig._supxlabel.get_window_extent(renderer)
+    assert under.y1 < ax.get_tightbbox(renderer).y0            # under the picture, clear of it
+    assert under.x1 <= fig.bbox.x1 and under.y0 >= 0           # inside the figure
+    # the figure grew by the caption's lines: the map keeps its height
+    assert fig.get_figheight() > 4.5 and ax.bbox.height > 0.6 * 4.5 * fig.dpi
+
+
+def test_internals_true_draws_the_last_step_and_runs_without_state_are_refused():
+    from optilab.plot import plot_trajectories
+
+    t = run(functions.rosenbrock, START, "adam", lr=0.05, steps=12, progress=False,
+            record_state=True)
+    fig = plot_trajectories("rosenbrock", t, internals=True)
+    assert "Step 11 from x_11" in fig._supxlabel.get_text()
+    plain = run(functions.rosenbrock, START, "adam", lr=0.05, steps=12, progress=False)
+    with pytest.raises(ValueError, match=r"record_state=True"):
+        plot_trajectories("rosenbrock", plain, internals=True)
+    with pytest.raises(ValueError, match="contour map"):
+        plot_trajectories("rosenbrock", t, "surface", internals=True)
+    with pytest.raises(TypeError, match="internals must be True"):
+        plot_trajectories("rosenbrock", t, internals="last")
+    mixed = plot_trajectories("rosenbrock", {"with": t, "without": plain}, internals=True)
+    assert "without: its state was not recorded" in mixed._supxlabel.get_text()
+
+
+def test_the_explorers_inside_the_optimizer_box_records_state_and_draws_it():
+    from optilab.widgets import explore
+
+    ex = explore("rosenbrock", optimizer="adam", lr=0.05, steps=30)
+    box = ex.controls["internals"]
+    assert box.description == "inside the optimizer" and box.value is False
+    assert ex.trajectories[0].state == {} and "optilab-internals" not in ex.message.value
+    plain = ex.image.value
+    box.value = True
+    t = ex.trajectories[0]
+    assert set(t.state) >= {"exp_avg", "exp_avg_sq", "adam_step"}
+    assert "Step 29 from x_29" in ex.message.value and "|step_i| &lt;= lr" in ex.message.value
+    drawn = ex._picture.scene.internals[0]
+    assert drawn.box.get_visible() and drawn.step.get_visible()
+    np.testing.assert_allclose(drawn.step._posA_posB[0], t.points[29])
+    assert ex.image.value != plain
+    ex.controls["lr"].value = 0.02                           # a slider move keeps them on
+    assert "lr = 0.02" in ex.message.value and drawn.box.get_visible()
+    box.value = False
+    assert not any(a.get_visible() for a in drawn.artists)
+    assert "optilab-internals" not in ex.message.value and ex.trajectories[0].state == {}
+    box.value = True
+    ex.controls["view"].value = "surface"
+    assert "drawn on the contour map" in ex.message.value

@@ -68,6 +68,8 @@ class Internals:
                               zorder=z, label="_search")[0]
         self.model = ax.plot([], [], "-", color=color, lw=1.2, alpha=0.9, animated=animated,
                              zorder=z, label="_model")[0]
+        for a in self.artists:                  # the layout places the axes by its labels
+            a.set_in_layout(False)
 
     @property
     def artists(self) -> list[Any]:
@@ -123,6 +125,8 @@ class Internals:
         if len(tried):
             words.append(f"crosses: the {_count(len(tried), 'point')} its line search tried "
                          f"along the step (true size)")
+        elif name == "lbfgs" and len(t.trial_points):
+            words.append("its line search tried no point during this step")
         elif name == "lbfgs":
             words.append("(no line search: one step per inner iteration)")
         if t.diverged and t.diverged_at is not None and k + 1 >= t.diverged_at:

@@ -41,6 +41,7 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from PIL import Image
 
+from .internals import GRADIENT_COLOR
 from .static import (
     BOUND,
     CLIP_COLOR,
@@ -131,7 +132,8 @@ class Renderer:
     def _reserved_colors(self) -> list[tuple[int, int, int]]:
         """Colours that must be exact whatever the background holds: the paths' colours."""
         colors = {to_rgb(p.color) for p in self.scene.paths} | set(map(to_rgb, self.scene.colors))
-        colors |= {to_rgb(c) for c in ("white", "black", CLIP_COLOR, "#b00000")}
+        colors |= {to_rgb(c) for c in ("white", "black", CLIP_COLOR, "#b00000",
+                                       GRADIENT_COLOR)}
         return [tuple(int(round(255 * v)) for v in c) for c in sorted(colors)]
 
 

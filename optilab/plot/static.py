@@ -35,6 +35,7 @@ from __future__ import annotations
 import inspect
 import io
 import math
+import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,7 @@ from matplotlib.ticker import MaxNLocator
 from ..functions import TestFunction
 from ..functions import get as get_function
 from ..trajectory import Trajectory
+from .internals import Internals
 
 __all__ = [
     "VIEWS", "PANELS", "Grid", "Drawn", "Path", "PathArtists", "Scene",
@@ -422,6 +424,7 @@ class Path:
     values: np.ndarray
     lrs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     diverged_at: int | None = None
+    steps: np.ndarray | None = None    # each point's step number (record_every); None: 0, 1, ...
 
     def __post_init__(self) -> None:
         self.points = np.atleast_2d(to_array(self.points).reshape(len(self.points), -1))
@@ -473,7 +476,8 @@ def as_paths(trajectories: Any, f: Callable[..., Any] | None = None,
             path = Path(label or t.label, t.points, t.values, t.lrs, t.diverged_at)
         elif isinstance(t, Trajectory):
             path = Path(label or t.label, t.points, t.values, t.lrs,
-                        t.diverged_at if t.diverged else None)
+                        t.diverged_at if t.diverged else None,
+                        t.step_at if len(t.step_at) else None)
         else:
             pts = to_array(t)
             pts = pts.reshape(len(pts), -1) if pts.ndim else pts.reshape(1, 1)
@@ -528,6 +532,39 @@ def clip_to_frame(coords: np.ndarray, limits: Sequence[Range]) -> tuple[np.ndarr
     return np.clip(coords, lo, hi), outside
 
 
+def has_state(t: Trajectory) -> bool:
+    """Whether ``t`` holds what its optimizer carried: state or L-BFGS's trial points
+    (plain SGD carries nothing, so its run always qualifies: its step is -lr g)."""
+    plain_sgd = (str(t.settings.get("optimizer", "")).lower() == "sgd"
+                 and not t.settings.get("momentum"))
+    return bool(t.state) or len(t.trial_points) > 0 or plain_sgd
+
+
+def runs_of(trajectories: Any) -> list[Any]:
+    """The runs behind :func:`as_paths`' paths, in the same order (None for arrays)."""
+    if trajectories is None:
+        return []
+    if isinstance(trajectories, (Trajectory, Path, np.ndarray)):
+        return [trajectories]
+    if isinstance(trajectories, Mapping):
+        return list(trajectories.values())
+    if _is_one_path(trajectories):
+        return [None]
+    return list(trajectories)
+
+
+def internals_step(internals: bool | int) -> int | None:
+    """``internals=True``: the last step (None); ``internals=k``: step k."""
+    if isinstance(internals, bool) or not isinstance(internals, (int, np.integer)):
+        if not isinstance(internals, bool):
+            raise TypeError(f"internals must be True (the last step) or a step number k, "
+                            f"got {internals!r}")
+        return None
+    if internals < 0:
+        raise ValueError(f"internals=k draws step k >= 0, got {internals}")
+    return int(internals)
+
+
 def divergence_note(paths: Sequence[Path], shown: Sequence[int] | None = None) -> str:
     """``"diverged at step k"`` (one path) or ``"sgd diverged at step k; ..."``; ``""`` when
     none diverged (among the first ``shown[i]`` points of each path, if given).
@@ -573,6 +610,10 @@ class PathArtists:
                                label="_clipped", clip_on=False, **kw)[0]
         for a in (self.start, self.end, self.clipped):
             a.set_zorder(6)
+        # the layout places the axes by their labels: an empty unclipped line measures as
+        # a box at the figure's corner, which would push the axes off it
+        for a in (self.line, self.start, self.end, self.clipped):
+            a.set_in_layout(False)
         self.panel_lines: dict[str, Line2D] = {}
 
     @property
@@ -589,7 +630,7 @@ class PathArtists:
         return np.column_stack([points[:, :2], values])
 
     def set_data(self, points: np.ndarray, values: np.ndarray, lrs: np.ndarray | None = None,
-                 diverged_at: int | None = None) -> None:
+                 diverged_at: int | None = None, steps: np.ndarray | None = None) -> None:
         """Show these points (k, d) with values (k,); points after ``diverged_at`` (and
         non-finite ones) are not drawn, points outside the frame are clipped with a cross."""
         values = np.asarray(values, dtype=float).reshape(-1)
@@ -615,9 +656,10 @@ class PathArtists:
         _set(self.clipped, shown[outside])
         for name, line in self.panel_lines.items():
             if name == "loss":
-                line.set_data(np.arange(len(values)), values)
+                line.set_data(np.arange(len(values)) if steps is None else
+                              steps[:len(values)], values)
             elif lrs is not None:
-                line.set_data(np.arange(len(lrs)), lrs)
+                line.set_data(np.arange(len(lrs)) if steps is None else steps[:len(lrs)], lrs)
 
 
 def _set(line: Line2D, coords: np.ndarray) -> None:
@@ -652,7 +694,7 @@ def draw_trajectories(ax: Axes, trajectories: Any, view: str,
     for i, path in enumerate(paths):
         artists = PathArtists(ax, view, limits, path.label, colors[i % len(colors)], animated,
                               index=i)
-        artists.set_data(path.points, path.values, path.lrs, path.diverged_at)
+        artists.set_data(path.points, path.values, path.lrs, path.diverged_at, path.steps)
         drawn.append(artists)
     if legend or (legend is None and len(paths) > 1):
         place_legend(ax, [a.line for a in drawn],
@@ -905,6 +947,8 @@ class Scene:
         self._note = ""
         self.ax.set_title(self.base_title, fontsize=self.text_pt(10))
         self.paths: list[PathArtists] = []
+        self.internals: dict[int, Internals] = {}
+        self._grow, self._height = figsize is None, h_in
         self._legend = False
         self.layout()
 
@@ -988,7 +1032,65 @@ class Scene:
 
     @property
     def animated_artists(self) -> list[Artist]:
-        return [a for p in self.paths for a in p.artists]
+        return [a for p in self.paths for a in p.artists] + [
+            a for i in self.internals.values() for a in i.artists]
+
+    # -- inside the optimizers -----------------------------------------------------------
+    def set_internals(self, runs: Sequence[Any], step: int | None = None, *,
+                      newton: bool = False) -> list[str]:
+        """Draw the optimizer's state of ``runs[i]`` (a Trajectory recorded with
+        ``record_state=True``, drawn over ``self.paths[i]`` in its colour) at ``step``
+        (default: each run's last step); returns one caption per run, in words.
+        ``newton`` adds Newton's local model (the ellipse) at that point."""
+        if self.view != "contour":
+            raise ValueError(f"the inside of an optimizer is drawn on a contour map "
+                             f"(view='contour'), got view={self.view!r}: draw it on the "
+                             f"map, or leave internals off")
+        usable = [isinstance(t, Trajectory) and has_state(t) for t in runs]
+        if not any(usable):
+            raise ValueError("no run here recorded the optimizer's state, so there is "
+                             "nothing inside it to draw: run it with "
+                             "run(..., record_state=True)")
+        captions = []
+        for i, (t, ok) in enumerate(zip(runs, usable)):
+            path = self.paths[i]
+            if not ok:
+                captions.append(f"{path.label}: its state was not recorded (run it with "
+                                f"record_state=True to see inside)")
+                continue
+            if i not in self.internals:
+                self.internals[i] = Internals(self.ax, path.color, animated=self.animated)
+            self.internals[i].f = self.func if newton else None
+            captions.append(f"{path.label}: {self.internals[i].set_step(t, step)}")
+        return captions
+
+    def hide_internals(self) -> None:
+        """Take the internals off the picture (and the caption from under it)."""
+        for internals in self.internals.values():
+            internals.hide()
+        self.set_caption("")
+
+    def set_caption(self, text: str) -> None:
+        """Put ``text`` under the picture, wrapped to the figure's width; the axes make
+        room for it (constrained layout) and the figure grows by its lines when the
+        size was not given."""
+        label = self.figure._supxlabel
+        if not text and label is None:
+            return
+        size = self.text_pt(8)
+        # about 0.5 em a character: the figure's width in characters, less a margin
+        width = max(30, int(self.figure.get_figwidth() * 72 / (0.52 * size)) - 4)
+        wrapped = "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
+        lines = wrapped.count("\n") + 1 if text else 0
+        if self._grow:
+            w_in, _ = self.figure.get_size_inches()
+            self.figure.set_size_inches(w_in, self._height + lines * size * 1.25 / 72)
+        if text:
+            self.figure.supxlabel(wrapped, x=0.01, ha="left", fontsize=size,
+                                  linespacing=1.15)
+        elif label is not None:
+            label.remove()
+        self.layout()
 
     def fit_panels(self, paths: Sequence[Path], margin: float = 0.0,
                    shown: Sequence[int] | None = None) -> bool:
@@ -1008,7 +1110,7 @@ class Scene:
                 if p.diverged_at is not None:
                     k = min(k, p.diverged_at + 1)
                 data = p.values[:k] if name == "loss" else p.lrs[:k]
-                steps = max(steps, k - 1)
+                steps = max(steps, k - 1 if p.steps is None or k == 0 else int(p.steps[k - 1]))
                 ys.append(data[np.isfinite(data)])
                 if name == "loss" and k and np.isfinite(p.values[0]):
                     starts.append(float(p.values[0]))
@@ -1067,10 +1169,18 @@ def plot_trajectories(f: FunctionLike, trajectories: Any = None, view: str | Non
                       x_range: Any = None, y_range: Any = None, panels: Sequence[str] = (),
                       title: str | None = None, elev: float = 30.0, azim: float = -60.0,
                       dpi: float = 80, figsize: tuple[float, float] | None = None,
-                      colors: Sequence[str] | None = None) -> Figure:
+                      colors: Sequence[str] | None = None, internals: bool | int = False,
+                      newton: bool = False) -> Figure:
     """A static figure: ``f`` (curve, contour map or surface) with the trajectories drawn
     over it, start and end markers, a legend, clipped points crossed, "diverged at step k"
     in the title, and optional ``panels=("loss", "lr")`` against the step.
+
+    ``internals=True`` (on a contour map) also draws, at each path's last step, what its
+    optimizer carried (see :mod:`optilab.plot.internals`: the step against steepest
+    descent, the momentum, Adam's lr box, L-BFGS's line-search points), with a caption in
+    words under the picture; ``internals=k`` draws step k.  The runs must be Trajectories
+    made with ``run(..., record_state=True)`` (a ValueError says so otherwise; other views
+    raise a ValueError too).  ``newton=True`` adds Newton's local model there (an ellipse).
 
     Returns a :class:`matplotlib.figure.Figure` (not tied to pyplot): a notebook shows it
     when it is a cell's last expression; ``fig.savefig("race.png")`` saves it.
@@ -1088,9 +1198,13 @@ def plot_trajectories(f: FunctionLike, trajectories: Any = None, view: str | Non
     paths = as_paths(trajectories, scene.func, scene.dim)
     for path in paths:
         scene.add_path(path.label).set_data(path.points, path.values, path.lrs,
-                                            path.diverged_at)
+                                            path.diverged_at, path.steps)
     if len(paths) > 1:
         scene.show_legend()
     scene.fit_panels(paths)
     scene.set_note(divergence_note(paths))
+    if internals is not False:
+        step = internals_step(internals)
+        scene.set_caption("\n".join(scene.set_internals(runs_of(trajectories), step,
+                                                         newton=newton)))
     return scene.figure
