@@ -184,3 +184,37 @@ def test_the_explorers_inside_the_optimizer_box_records_state_and_draws_it():
     box.value = True
     ex.controls["view"].value = "surface"
     assert "drawn on the contour map" in ex.message.value
+
+
+def test_notebook_03s_sentences_about_the_insides_hold():
+    """The numbers section 7 of notebooks/src/03_torch_optim.py states, recomputed."""
+    from optilab.optim import race
+    from optilab.plot.internals import _angle
+
+    inside = race(functions.rosenbrock, START, {
+        "momentum": dict(optimizer="sgd", lr=1e-3, momentum=0.9),
+        "adam": dict(optimizer="adam", lr=0.1),
+        "lbfgs": dict(optimizer="lbfgs", lr=1.0, max_iter=1, max_eval=10,
+                      line_search_fn="strong_wolfe")}, steps=40, record_state=True,
+        progress=False)
+    m = inside["momentum"]
+    assert round(_angle(m.points[2] - m.points[1], -m.grads[1])) == 171
+    assert round(np.linalg.norm(0.9 * m.grads[0])) == 210 and round(
+        np.linalg.norm(m.grads[1])) == 49
+    assert np.round(m.values[1:3], 2).tolist() == [5.35, 23.53]
+    a = inside["adam"]
+    np.testing.assert_allclose(a.points[1] - a.points[0], [0.1, 0.1], rtol=1e-9)
+    np.testing.assert_allclose(a.grads[0], [-215.6, -88.0])
+    assert round(a.grads[0][0] / a.grads[0][1], 2) == 2.45
+    assert round(_angle(a.points[1] - a.points[0], -a.grads[0])) == 23
+    t = inside["lbfgs"]
+    x, d = t.points[12], t.state["direction"][12]
+    tried = t.trial_points[t.trial_steps == 12]
+    steps = [(p - x) @ d / (d @ d) for p in tried]
+    np.testing.assert_allclose(steps, [1.0, 0.26, 0.17], atol=0.005)
+    assert np.round(t.trial_values[t.trial_steps == 12], 2).tolist() == [18.35, 1.72, 1.66]
+    assert round(t.values[12], 2) == 1.82
+    np.testing.assert_allclose(tried[-1], t.points[13])
+    stuck = run(functions.rosenbrock, START, "lbfgs", lr=1.0, max_iter=1, steps=3,
+                line_search_fn="strong_wolfe", progress=False)
+    assert np.all(stuck.points == stuck.points[0])            # max_eval = 1: it does not move

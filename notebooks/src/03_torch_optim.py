@@ -342,6 +342,53 @@ saddle_runs = race(functions.saddle, [1.5, 1e-3], {
 plot_trajectories(functions.saddle, saddle_runs, panels=("loss",))
 
 # %% [markdown]
+# ## 7. Inside the optimizer
+#
+# `run(..., record_state=True)` (and `race(..., record_state=True)`) also records what the
+# optimizer carries from one step to the next: the momentum buffer, Adam's running averages,
+# the points L-BFGS's line search tried (`Trajectory.state`, `Trajectory.trial_points`).
+# `plot_trajectories(..., internals=k)` draws them at step $k$: the step taken (solid, the
+# path's colour) against steepest descent $-g$ drawn as long (dashed grey), with a caption in
+# words under the map. L-BFGS does one inner iteration per step here (`max_iter=1`), so each
+# step is one line search; it needs `max_eval=10`, since the default
+# `max_eval = max_iter * 5 // 4` would be 1 and the run would not move.
+
+# %%
+inside = race(functions.rosenbrock, [-1.2, 1.0], {
+    "SGD + momentum": dict(optimizer="sgd", lr=1e-3, momentum=0.9),
+    "Adam": dict(optimizer="adam", lr=0.1),
+    "LBFGS": dict(optimizer="lbfgs", lr=1.0, max_iter=1, max_eval=10,
+                  line_search_fn="strong_wolfe"),
+}, steps=40, record_state=True)
+near_start = dict(x_range=(-1.5, -0.7), y_range=(0.6, 1.3))
+plot_trajectories(functions.rosenbrock, {"SGD + momentum": inside["SGD + momentum"]},
+                  internals=1, **near_start)
+
+# %% [markdown]
+# At step 1 momentum's step points 171 degrees away from steepest descent: its velocity
+# $v_1 = 0.9\, v_0 + g_1$ is still mostly the gradient of step 0 ($|0.9\, g_0| pprox 210$
+# against $|g_1| pprox 49$), so it crosses the floor of the valley and climbs the far wall:
+# $f$ goes from 5.35 to 23.5.
+
+# %%
+plot_trajectories(functions.rosenbrock, {"Adam": inside["Adam"]}, internals=0, **near_start)
+
+# %% [markdown]
+# Adam's first step is $(0.1, 0.1)$, the corner of the box $|\mathrm{step}_i| \le \eta$: at the
+# first step $\hat m / \sqrt{\hat v} = g / |g| = \pm 1$ in each coordinate, although the
+# gradient $(-215.6, -88)$ is 2.45 times larger along $x$; the step is 23 degrees away from
+# steepest descent.
+
+# %%
+plot_trajectories(functions.rosenbrock, {"LBFGS": inside["LBFGS"]}, internals=12,
+                  x_range=(-0.7, 0.3), y_range=(-0.5, 0.4))
+
+# %% [markdown]
+# At step 12 L-BFGS's line search first tries the whole quasi-Newton step ($t = 1$, the far
+# cross), where $f = 18.3$, more than $f(x_{12}) = 1.82$; it backs off to $t \approx 0.26$
+# ($f = 1.72$), then to $t \approx 0.17$ ($f = 1.66$), where it stops: that is the step taken.
+
+# %% [markdown]
 # ## Summary
 #
 # * A torch optimisation loop is `zero_grad()`, `backward()`, `step()`. By hand, the update
@@ -353,3 +400,5 @@ plot_trajectories(functions.saddle, saddle_runs, panels=("loss",))
 #   coordinate by $\eta$.
 # * No optimizer wins everywhere: compare them on the problem at hand, count evaluations, and
 #   give L-BFGS a closure.
+# * `record_state=True` records what an optimizer carries between steps;
+#   `plot_trajectories(..., internals=k)` draws it at step $k$, against steepest descent.

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.patheffects import withStroke
 
 from ..trajectory import Trajectory
 
@@ -36,9 +37,11 @@ GRADIENT_COLOR = "0.35"
 
 
 def _arrow(ax: Axes, color: str, style: str, animated: bool, z: float) -> FancyArrowPatch:
-    arrow = FancyArrowPatch((0, 0), (0, 0), arrowstyle="-|>", mutation_scale=11,
-                            color=color, linestyle=style, lw=1.6, animated=animated, zorder=z,
-                            shrinkA=0, shrinkB=0)
+    # a white outline: the step lies on the path's own line, in its colour
+    arrow = FancyArrowPatch((0, 0), (0, 0), arrowstyle="-|>", mutation_scale=12,
+                            color=color, linestyle=style, lw=1.8, animated=animated, zorder=z,
+                            shrinkA=0, shrinkB=0,
+                            path_effects=[withStroke(linewidth=4.2, foreground="white")])
     arrow.set_visible(False)
     ax.add_patch(arrow)
     return arrow
