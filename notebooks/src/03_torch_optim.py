@@ -320,7 +320,7 @@ for trajectory in runs.values():
 
 # %%
 animate(functions.rosenbrock, {k: runs[k] for k in ("SGD + momentum", "Adam", "RMSprop",
-                                                   "LBFGS")}, frames=12)
+                                                   "LBFGS")}, frames=10)
 
 # %% [markdown]
 # ## 6. A saddle
