@@ -218,3 +218,61 @@ def test_notebook_03s_sentences_about_the_insides_hold():
     stuck = run(functions.rosenbrock, START, "lbfgs", lr=1.0, max_iter=1, steps=3,
                 line_search_fn="strong_wolfe", progress=False)
     assert np.all(stuck.points == stuck.points[0])            # max_eval = 1: it does not move
+
+
+def test_a_live_plot_draws_the_internals_of_a_students_own_torch_loop():
+    import torch
+
+    from optilab.plot import LivePlot
+
+    frames = []
+    x = torch.tensor(START, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([x], lr=0.05)
+    plot = LivePlot("rosenbrock", internals=True, output=frames.append)
+    plot.add_point(x)
+    drawn = []
+    for k in range(6):
+        before = x.detach().numpy().copy()
+        opt.zero_grad()
+        functions.rosenbrock(*x).backward()
+        opt.step()
+        plot.add_point(x, optimizer=opt)
+        inside = plot.scene.internals[0]
+        step, start = arrow_vector(inside.step)
+        np.testing.assert_allclose(start, before)                   # drawn from x_k
+        scale = float(plot.internals_caption.split("drawn x")[1].split(":")[0])
+        np.testing.assert_allclose(step, scale * (x.detach().numpy() - before), rtol=1e-9)
+        assert inside.box.get_width() == pytest.approx(2 * 0.05 * scale)
+        assert plot.internals_caption.startswith(f"path: Step {k} from x_{k}")
+        drawn.append(step)
+    assert all(a.get_animated() for a in inside.artists)              # blitted like paths
+    assert set(inside.artists) <= set(plot.scene.animated_artists)
+    assert len(frames) == 8 and frames[-1] != frames[-2]     # a first frame, then 7 points
+    assert plot.renderer.full_draws == 1
+    with pytest.raises(ValueError, match="x.grad"):
+        plot.add_point(x.detach(), optimizer=opt)
+    with pytest.raises(ValueError, match="internals=True"):
+        LivePlot("rosenbrock", output=None).add_point(x, optimizer=opt)
+    with pytest.raises(ValueError, match="contour map"):
+        LivePlot("rosenbrock", "surface", internals=True, output=None)
+
+
+def test_an_animation_draws_each_frames_step_inside_the_optimizers():
+    from optilab.plot import animate
+
+    runs = race_with_state()
+    anim = animate("rosenbrock", runs, frames=5, internals=True)
+    bare = animate("rosenbrock", runs, frames=5)
+    pngs = []
+    for i, step in enumerate(anim.steps):
+        pngs.append(anim.frame_png(i))
+        assert pngs[-1] != bare.frame_png(i)                   # the internals are drawn
+        k = min(step, 39)
+        assert anim.captions[1].startswith(f"adam: Step {k} from x_{k}")
+        drawn = anim.scene.internals[1]
+        np.testing.assert_allclose(arrow_vector(drawn.step)[1], runs["adam"].points[k])
+    assert len(set(pngs)) == len(pngs)                         # every frame differs
+    assert all(a in anim.scene.animated_artists for a in drawn.artists)
+    plain = run(functions.rosenbrock, START, "adam", lr=0.05, steps=5, progress=False)
+    with pytest.raises(ValueError, match="record_state=True"):
+        animate("rosenbrock", plain, internals=True)

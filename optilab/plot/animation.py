@@ -43,7 +43,7 @@ from matplotlib.animation import writers as movie_writers
 from PIL import Image
 
 from .live import Renderer, _sample_steps
-from .static import FunctionLike, Scene, as_paths, divergence_note
+from .static import FunctionLike, Scene, as_paths, divergence_note, runs_of
 
 __all__ = ["Animation", "animate", "save_animation", "TRANSPARENT"]
 
@@ -58,7 +58,7 @@ class Animation:
     """
 
     def __init__(self, scene: Scene, trajectories: Any, frames: int = 100, fps: float = 15,
-                 hold: float = 1.5) -> None:
+                 hold: float = 1.5, internals: bool = False) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.scene, self.fps, self.hold = scene, float(fps), float(hold)
@@ -73,6 +73,11 @@ class Animation:
         scene.fit_panels(self.paths)
         self.renderer = Renderer(scene, keep_palette=True)
         self._shown = -1
+        #: with internals: the runs whose state is drawn, and the shown frame's captions
+        self.runs = runs_of(trajectories) if internals else []
+        self.captions: list[str] = []
+        if internals:
+            self.captions = scene.set_internals(self.runs, 0)   # checks view and state
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -96,6 +101,8 @@ class Animation:
                              and path.diverged_at < upto else None)
         if self.scene.set_note(divergence_note(self.paths, shown)):
             self.renderer.invalidate()
+        if self.runs:                     # the step each path takes from its newest point
+            self.captions = self.scene.set_internals(self.runs, step)
         self._shown = i
 
     def frame(self, i: int) -> np.ndarray:
@@ -253,14 +260,18 @@ def animate(f: FunctionLike, trajectories: Any, view: str | None = None, *,
             frames: int = 100, fps: float = 15, hold: float = 1.5, title: str | None = None,
             elev: float = 30.0, azim: float = -60.0, dpi: float = 80,
             figsize: tuple[float, float] | None = None,
-            colors: Sequence[str] | None = None) -> Animation:
+            colors: Sequence[str] | None = None, internals: bool = False) -> Animation:
     """An animation of ``trajectories`` over ``f``.
 
     ``trajectories``: a Trajectory, a dict label -> Trajectory (a race), a list, or arrays
     of points.  ``view``: "curve", "contour" (2D default) or "surface".  ``frames``: at
     most this many frames, sampled evenly over the steps (first and last kept); ``fps``
     frames per second; the last frame is held ``hold`` seconds in a GIF.  ``panels``:
-    ("loss",) and/or ("lr",) beside the plot.
+    ("loss",) and/or ("lr",) beside the plot.  ``internals=True`` (contour view, runs made
+    with ``record_state=True``) draws in each frame what each optimizer carries into its
+    next step (see :func:`~optilab.plot.plot_trajectories`); the frame's captions, in
+    words, are in ``anim.captions`` after ``anim.draw(i)`` (a caption under a moving
+    picture would change its layout from frame to frame, so none is drawn).
 
     In a notebook, an Animation as a cell's last expression plays inline; ``.save(path)``
     writes a GIF, MP4 or HTML file.
@@ -271,7 +282,8 @@ def animate(f: FunctionLike, trajectories: Any, view: str | None = None, *,
     """
     scene = Scene(f, view, x_range, y_range, panels=panels, title=title, elev=elev, azim=azim,
                   dpi=dpi, figsize=figsize, animated=True, colors=colors)
-    return Animation(scene, trajectories, frames=frames, fps=fps, hold=hold)
+    return Animation(scene, trajectories, frames=frames, fps=fps, hold=hold,
+                     internals=internals)
 
 
 def save_animation(animation: Animation, path: str | FilePath, *,

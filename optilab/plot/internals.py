@@ -130,7 +130,7 @@ class Internals:
                          f"along the step (true size)")
         elif name == "lbfgs" and len(t.trial_points):
             words.append("its line search tried no point during this step")
-        elif name == "lbfgs":
+        elif name == "lbfgs" and not t.settings.get("line_search_fn"):
             words.append("(no line search: one step per inner iteration)")
         if t.diverged and t.diverged_at is not None and k + 1 >= t.diverged_at:
             words.append(f"the run diverged at step {t.diverged_at}: this step leaves the "

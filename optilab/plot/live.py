@@ -41,7 +41,9 @@ import numpy as np
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from .internals import GRADIENT_COLOR
+from ..state import read_state
+from ..trajectory import Trajectory
+from .internals import GRADIENT_COLOR, Internals
 from .static import (
     BOUND,
     CLIP_COLOR,
@@ -226,6 +228,24 @@ class LivePlot:
     ``max_steps`` gives the panels' step axis room for that many steps from the start
     (otherwise it doubles when it fills up, which redraws the background).
 
+    ``internals=True`` (contour view) also draws, at each new point, what the optimizer
+    carried into the step that led there (see :mod:`optilab.plot.internals`): call
+    ``add_point(x, optimizer=opt)`` right after ``opt.step()``, with ``x`` the tensor it
+    moves (its ``.grad`` is the gradient the step used).  ``internals_caption`` holds the
+    newest step's caption in words (print it; the live picture keeps its size).
+
+        >>> import torch
+        >>> from optilab import functions
+        >>> x = torch.tensor([-1.2, 1.0], dtype=torch.float64, requires_grad=True)
+        >>> opt = torch.optim.SGD([x], lr=1e-3, momentum=0.9)
+        >>> plot = LivePlot("rosenbrock", internals=True, output=None)
+        >>> plot.add_point(x)
+        >>> for _ in range(3):
+        ...     opt.zero_grad(); functions.rosenbrock(*x).backward(); opt.step()
+        ...     plot.add_point(x, optimizer=opt)
+        >>> plot.internals_caption[:22]
+        'path: Step 2 from x_2 '
+
     ``output``: ``"auto"`` shows the frames in the notebook (when there is one), ``None``
     shows nothing, a function receives each frame's PNG bytes.  ``delay`` (seconds) paces
     the points: each add_point returns no sooner than ``delay`` after the previous one.
@@ -247,13 +267,19 @@ class LivePlot:
                  n: int | None = None, max_steps: int | None = None, delay: float = 0.0,
                  output: str | Output | None = "auto", show: bool = True,
                  blit: bool = True, colors: Sequence[str] | None = None,
-                 follow_cell: bool = True) -> None:
+                 follow_cell: bool = True, internals: bool = False) -> None:
         if delay < 0:
             raise ValueError(f"delay must be >= 0 seconds, got {delay}")
         self.scene = Scene(f, view, x_range, y_range, panels=panels, title=title, elev=elev,
                            azim=azim, dpi=dpi, figsize=figsize, animated=True, n=n,
                            colors=colors)
         self.view = self.scene.view
+        if internals and self.view != "contour":
+            raise ValueError(f"the inside of an optimizer is drawn on a contour map "
+                             f"(view='contour'), got view={self.view!r}")
+        self.internals = bool(internals)
+        self.internals_caption = ""
+        self._inside: dict[str, dict[str, Any]] = {}    # per path: the newest step's record
         self.renderer = Renderer(self.scene, blit=blit)
         self.delay = float(delay)
         if output == "auto":
@@ -295,11 +321,14 @@ class LivePlot:
                     self._diverged[label])
 
     def add_point(self, x: Any, value: Any = None, *, label: str | None = None,
-                  lr: Any = None) -> None:
+                  lr: Any = None, optimizer: Any = None) -> None:
         """Add the point ``x`` (a number for a curve, a pair for a map or surface; torch or
         optilab tensors, numpy arrays and floats all work) to the path ``label``, and show
         the new frame.  ``value`` is f at ``x`` (computed when not given and needed);
-        ``lr`` the learning rate of the step taken from ``x`` (for the "lr" panel)."""
+        ``lr`` the learning rate of the step taken from ``x`` (for the "lr" panel).
+        ``optimizer`` (with ``internals=True``): the optimizer whose ``step()`` just moved
+        the tensor ``x`` here; its state is read and drawn at the step."""
+        inside = self._read_inside(x, optimizer)
         point = to_array(x).reshape(-1)
         dim = 1 if self.view == "curve" else 2
         if point.size != dim:
@@ -318,7 +347,57 @@ class LivePlot:
             self._diverged[label] = len(d["points"]) - 1
             self._refresh_note()
         self._redraw_path(label)
+        if inside is not None and len(d["points"]) > 1:
+            self._draw_inside(label, inside)
         self._show()
+
+    def _read_inside(self, x: Any, optimizer: Any) -> dict[str, Any] | None:
+        """The gradient in ``x.grad`` and the optimizer's state, if internals are drawn."""
+        if not self.internals:
+            if optimizer is not None:
+                raise ValueError("add_point(..., optimizer=opt) draws the optimizer's "
+                                 "state: make the plot with LivePlot(..., internals=True)")
+            return None
+        if optimizer is None:
+            return None                          # a start point, or a point without a step
+        grad = getattr(x, "grad", None)
+        if grad is None:
+            raise ValueError("add_point(x, optimizer=opt) reads the gradient the step used "
+                             "from x.grad, but x has none: pass the tensor the optimizer "
+                             "moves, after loss.backward() and opt.step()")
+        g = to_array(grad).reshape(-1)
+        group = getattr(optimizer, "param_groups", [{}])[0]
+        lr = group.get("lr", getattr(optimizer, "lr", float("nan")))
+        return {"g": g, "state": read_state(optimizer, grads=g), "lr": float(lr),
+                "name": type(optimizer).__name__.lower(),
+                "line_search_fn": group.get("line_search_fn")}
+
+    def _draw_inside(self, label: str, inside: dict[str, Any]) -> None:
+        """Draw step k = n - 2 of the path (from its last-but-one point to its last)."""
+        path = self._path(label)
+        n = len(path.points)
+        k = n - 2
+        grads = np.full((n, 2), np.nan)
+        grads[k] = inside["g"]
+        lrs = np.full(n - 1, np.nan)
+        lrs[k] = inside["lr"]
+        state = {}
+        for name, row in inside["state"].items():
+            rows = np.full((k + 1, np.size(row)), np.nan)
+            rows[k] = row
+            state[name] = rows
+        diverged = path.diverged_at is not None
+        t = Trajectory(path.points, path.values, grads, lrs, state=state,
+                       settings={"optimizer": inside["name"], "label": label,
+                                 "line_search_fn": inside["line_search_fn"]},
+                       status="diverged" if diverged else "max_steps",
+                       diverged_at=path.diverged_at)
+        index = list(self._artists).index(label)
+        drawn = self.scene.internals.get(index)
+        if drawn is None:
+            drawn = self.scene.internals[index] = Internals(
+                self.ax, self._artists[label].color, animated=True)
+        self.internals_caption = f"{label}: {drawn.set_step(t, k)}"
 
     def add_trajectory(self, trajectories: Any, *, label: str | None = None) -> None:
         """Add whole paths at once: a :class:`~optilab.trajectory.Trajectory`, a dict
