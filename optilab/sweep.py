@@ -60,6 +60,7 @@ from .optim import (
     _check_x0,
     _construct,
     _coordinates,
+    _status,
     _TorchLoop,
     did_you_mean,
     run,
@@ -791,19 +792,14 @@ def _agrees(common: dict[str, Any], name: str, kwargs: dict[str, Any], label: st
 def _stops(k: int, value: np.ndarray, grad: np.ndarray, point: np.ndarray,
            previous: np.ndarray | None, gtol: float | None, ftol: float | None,
            bound: float) -> dict[int, tuple[str, str]]:
-    """The rows that stop at step k, with status and reason, checked in run()'s order."""
+    """The rows that stop at step k, with status and reason: run()'s test, row by row."""
     done: dict[int, tuple[str, str]] = {}
     for i in range(value.size):
-        v, g = float(value[i]), grad[i].tolist()
-        if not (math.isfinite(v) and all(map(math.isfinite, g))):
-            done[i] = ("diverged", f"f(x) became {v}" if not math.isfinite(v) else
-                       "the gradient became infinite or NaN")
-        elif max(map(abs, point[i].tolist())) > bound:
-            done[i] = ("diverged", f"the point left the bound |x_i| <= {bound:g}")
-        elif gtol is not None and math.sqrt(sum(x * x for x in g)) <= gtol:
-            done[i] = ("converged", f"|grad f| <= gtol = {gtol:g}")
-        elif ftol is not None and k > 0 and abs(v - float(previous[i])) <= ftol:
-            done[i] = ("converged", f"|f_k - f_(k-1)| <= ftol = {ftol:g}")
+        before = math.nan if previous is None else float(previous[i])
+        status, reason = _status(k, point[i].tolist(), float(value[i]), before,
+                                 grad[i].tolist(), gtol, ftol, bound)
+        if status != "max_steps":
+            done[i] = (status, reason)
     return done
 
 
