@@ -7,6 +7,7 @@ can miss the reply (jupyter/nbclient#312), sitting until the cell timeout.  Wait
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from queue import Empty
@@ -48,3 +49,10 @@ def run_notebook(path: Path, cell_timeout: int = 120) -> nbformat.NotebookNode:
                            resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     return nb
+
+
+@functools.cache
+def executed(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path``, run once per test session: every test file that reads a
+    notebook's outputs shares this one run (tests only read it)."""
+    return run_notebook(Path(path).resolve(), cell_timeout=180)

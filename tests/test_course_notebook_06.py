@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ VERDICT = r"Exercise 6\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
 
 @pytest.fixture(scope="module")
 def notebook():
-    return run_notebook(NOTEBOOK, cell_timeout=120)
+    return executed(NOTEBOOK)
 
 
 def texts(cell) -> str:

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +25,12 @@ VERDICT = r"Exercise 9\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
 
 @pytest.fixture(scope="module")
 def solution():
-    return run_notebook(ROOT / "solutions" / "09_quadratic_model.ipynb", cell_timeout=120)
+    return executed(ROOT / "solutions" / "09_quadratic_model.ipynb")
 
 
 @pytest.fixture(scope="module")
 def student():
-    return run_notebook(ROOT / "09_quadratic_model.ipynb", cell_timeout=120)
+    return executed(ROOT / "09_quadratic_model.ipynb")
 
 
 def texts(cell) -> str:

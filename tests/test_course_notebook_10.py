@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +26,12 @@ VERDICT = r"Exercise 10\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
 
 @pytest.fixture(scope="module")
 def solution():
-    return run_notebook(ROOT / "solutions" / f"{STEM}.ipynb", cell_timeout=120)
+    return executed(ROOT / "solutions" / f"{STEM}.ipynb")
 
 
 @pytest.fixture(scope="module")
 def student():
-    return run_notebook(ROOT / f"{STEM}.ipynb", cell_timeout=120)
+    return executed(ROOT / f"{STEM}.ipynb")
 
 
 def texts(cell) -> str:

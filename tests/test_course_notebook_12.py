@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ VERDICT = r"Exercise 12\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
 @pytest.fixture(scope="module")
 def solution():
     start = time.perf_counter()
-    nb = run_notebook(ROOT / "solutions" / "12_fair_comparisons.ipynb", cell_timeout=120)
+    nb = executed(ROOT / "solutions" / "12_fair_comparisons.ipynb")
     nb.metadata["seconds"] = time.perf_counter() - start
     return nb
 
@@ -89,7 +89,7 @@ def test_the_course_text_matches_the_numbers(solution):
 
 
 def test_the_student_version_runs_and_every_check_is_not_attempted():
-    nb = run_notebook(ROOT / "12_fair_comparisons.ipynb", cell_timeout=120)
+    nb = executed(ROOT / "12_fair_comparisons.ipynb")
     text = "\n".join(texts(c) for c in nb.cells if c.cell_type == "code")
     found = set(re.findall(VERDICT, text))
     assert found == {(q, "not attempted yet") for q in "123"}, found

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +24,12 @@ VERDICT = r"Exercise 13\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
 
 @pytest.fixture(scope="module")
 def solution():
-    return run_notebook(ROOT / "solutions" / "13_loss_landscape.ipynb", cell_timeout=180)
+    return executed(ROOT / "solutions" / "13_loss_landscape.ipynb")
 
 
 @pytest.fixture(scope="module")
 def student():
-    return run_notebook(ROOT / "13_loss_landscape.ipynb", cell_timeout=180)
+    return executed(ROOT / "13_loss_landscape.ipynb")
 
 
 def texts(cell) -> str:

@@ -5,11 +5,10 @@
   after an exercise run on its reference solution (``qN.use(...)``) without printing the
   answer (notebooks 3, 5 and 6: the lines that would show it say they are hidden).
 
-Each notebook runs once per test session (the student runs are shared with
-``tests/test_notebooks.py``, which smoke-tests every student notebook).
+Each notebook runs once per test session (``nbrun.executed``, shared by every test file,
+``tests/test_notebooks.py`` among them, which smoke-tests every student notebook).
 """
 
-import functools
 import re
 from pathlib import Path
 
@@ -17,12 +16,7 @@ import pytest
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
-from nbrun import run_notebook  # noqa: E402
-
-try:                                       # share the student runs with test_notebooks.py
-    from test_notebooks import executed as run_student
-except ImportError:                        # pragma: no cover - run on its own
-    run_student = functools.cache(run_notebook)
+from nbrun import executed  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +49,7 @@ def images(nb) -> int:
 
 @pytest.mark.parametrize("stem", EXERCISES)
 def test_solution_notebook_every_check_is_correct(stem):
-    nb = run_notebook(ROOT / "notebooks" / "solutions" / f"{stem}.ipynb", cell_timeout=90)
+    nb = executed(ROOT / "notebooks" / "solutions" / f"{stem}.ipynb")
     assert set(verdicts(stem, nb).values()) == {"correct"}
     assert "reference solution" not in texts(nb)          # later cells used the answers
     if stem in ANSWER_LINES:                   # the lines the student notebook hides, shown
@@ -65,7 +59,7 @@ def test_solution_notebook_every_check_is_correct(stem):
 
 @pytest.mark.parametrize("stem", EXERCISES)
 def test_student_notebook_runs_with_every_check_not_attempted(stem):
-    nb = run_student(ROOT / "notebooks" / f"{stem}.ipynb")
+    nb = executed(ROOT / "notebooks" / f"{stem}.ipynb")
     assert set(verdicts(stem, nb).values()) == {"not attempted yet"}
     assert "using the reference solution for the cells below" in texts(nb)
     assert images(nb) >= 3
@@ -90,7 +84,7 @@ def test_student_notebook_never_prints_the_reference_answer(stem):
     """Run All on the student notebook: the cells after an unsolved exercise run on its
     reference solution, but the lines that would print its answer say they are hidden."""
     number, _ = ANSWER_LINES[stem]
-    text = texts(run_student(ROOT / "notebooks" / f"{stem}.ipynb"))
+    text = texts(executed(ROOT / "notebooks" / f"{stem}.ipynb"))
     assert f"(exercise {number} is not attempted yet: using the reference solution" in text
     assert f"(hidden until exercise {number} is solved: this line shows its answer)" in text
     assert not answer_lines(stem, text)

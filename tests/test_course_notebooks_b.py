@@ -8,23 +8,21 @@ The student versions run in tests/test_notebooks.py.  Kernels are driven by test
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
 CHECKS = {"00_tour": 0, "05_live_plots": 2, "07_regression": 4, "08_newton": 4}
 LIVE_LOOPS = ("add_point_2d(", "add_point_3d(", "plot.add_point(")
 
 
-@functools.cache
-def executed(stem: str):
-    return run_notebook(SOLUTIONS / f"{stem}.ipynb", cell_timeout=120)
+def solution(stem: str):
+    return executed(SOLUTIONS / f"{stem}.ipynb")
 
 
 def code_cells(nb):
@@ -44,7 +42,7 @@ def texts(cell) -> list[str]:
 
 @pytest.mark.parametrize("stem", sorted(CHECKS))
 def test_solution_notebook_runs_and_every_check_is_correct(stem):
-    nb = executed(stem)
+    nb = solution(stem)
     errors = [f"{o.ename}: {o.evalue}" for c in code_cells(nb) for o in c.outputs
               if o.output_type == "error"]
     assert not errors, errors
@@ -63,7 +61,7 @@ def test_solution_notebook_runs_and_every_check_is_correct(stem):
 
 
 def test_live_plot_loops_leave_images():
-    nb = executed("05_live_plots")
+    nb = solution("05_live_plots")
     loops = [c for c in code_cells(nb) if any(call in c.source for call in LIVE_LOOPS)]
     assert len(loops) == 4                     # 2D curve, saddle, ripple, LivePlot race
     for cell in loops:

@@ -204,7 +204,7 @@ def test_the_source_runs_as_a_plain_script(capsys):
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402
 
 
 def outputs_text(nb):
@@ -221,7 +221,7 @@ def check_results(text):
 
 
 def test_student_notebook_runs_and_every_check_says_not_attempted():
-    nb = run_notebook(ROOT / "notebooks" / "02_gradient_descent.ipynb", cell_timeout=90)
+    nb = executed(ROOT / "notebooks" / "02_gradient_descent.ipynb")
     text = outputs_text(nb)
     assert check_results(text) == ["not attempted yet"] * 6
     assert "reference solution" in text                  # later cells still work
@@ -229,8 +229,7 @@ def test_student_notebook_runs_and_every_check_says_not_attempted():
 
 
 def test_solution_notebook_runs_and_every_check_is_correct():
-    nb = run_notebook(ROOT / "notebooks" / "solutions" / "02_gradient_descent.ipynb",
-                      cell_timeout=90)
+    nb = executed(ROOT / "notebooks" / "solutions" / "02_gradient_descent.ipynb")
     text = outputs_text(nb)
     assert check_results(text) == ["correct"] * 6
     assert "accuracy 100%" in text

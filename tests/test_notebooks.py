@@ -1,6 +1,5 @@
 """Every notebook runs top to bottom in a real kernel, and leaves real outputs."""
 
-import functools
 import re
 from pathlib import Path
 
@@ -9,10 +8,9 @@ import pytest
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
-from nbrun import run_notebook  # noqa: E402
+from nbrun import executed  # noqa: E402  (each notebook runs once per test session)
 
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
-executed = functools.cache(run_notebook)   # each notebook runs once per test session
 
 
 def outputs(nb, kind):

@@ -107,7 +107,9 @@ def test_values_are_the_minibatch_losses_and_full_values_the_data_loss(data):
         g = X[rows].T @ (X[rows] @ w - y[rows]) / len(rows)
         assert np.allclose(t.grads[k], g, rtol=1e-12, atol=1e-15)
     assert t.value == t.full_values[-1]
-    assert "on all the data" in t.summary() and "(1.1 epochs of 103 samples, batches of 10)" in t.summary()
+    summary = t.summary()
+    assert "on all the data" in summary
+    assert "(1.1 epochs of 103 samples, batches of 10)" in summary
 
 
 def test_the_full_batch_is_gradient_descent_and_full_values_can_be_skipped(data):
