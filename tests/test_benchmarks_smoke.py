@@ -79,4 +79,4 @@ def test_widget_benchmark_prints_its_table():
     assert proc.returncode == 0, proc.stderr
     rows = [line for line in proc.stdout.splitlines()
             if line.startswith(("| rosenbrock", "| himmelblau", "| bumpy"))]
-    assert len(rows) == 4 and all(re.search(r"\| \d+\.\d ms \|", row) for row in rows)
+    assert len(rows) == 5 and all(re.search(r"\| \d+\.\d ms \|", row) for row in rows)
