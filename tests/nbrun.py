@@ -56,3 +56,42 @@ def executed(path: Path) -> nbformat.NotebookNode:
     """The notebook at ``path``, run once per test session: every test file that reads a
     notebook's outputs shares this one run (tests only read it)."""
     return run_notebook(Path(path).resolve(), cell_timeout=180)
+
+
+# ----------------------------------------------------------------------------- reading outputs
+
+def texts(cell: Any) -> str:
+    """What a code cell printed or displayed as text (an output's Markdown where it has
+    one, else its plain text: each once); fails on an error output."""
+    out = []
+    for o in cell.get("outputs", []):
+        assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
+        data = o.get("data", {})
+        out.append(o.get("text", "") + data.get("text/markdown", data.get("text/plain", "")))
+    return "\n".join(out)
+
+
+def all_text(nb: nbformat.NotebookNode) -> str:
+    """Everything the notebook's code cells printed or displayed as text."""
+    return "\n".join(texts(c) for c in nb.cells if c.cell_type == "code")
+
+
+def code_cell(nb: nbformat.NotebookNode, snippet: str) -> Any:
+    """The one code cell whose source contains ``snippet``."""
+    found = [c for c in nb.cells if c.cell_type == "code" and snippet in c.source]
+    assert len(found) == 1, f"{len(found)} code cells contain {snippet!r}"
+    return found[0]
+
+
+def markdown(nb: nbformat.NotebookNode) -> str:
+    """The notebook's Markdown text."""
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+
+def has_image(cell: Any) -> bool:
+    return any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+
+
+def images(nb: nbformat.NotebookNode) -> int:
+    """How many PNG pictures the notebook shows."""
+    return sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))

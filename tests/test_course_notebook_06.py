@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import executed  # noqa: E402
+from nbrun import code_cell, executed, has_image, texts  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -24,26 +24,6 @@ VERDICT = r"Exercise 6\.(\d) \(.*?\): (correct|not attempted yet|incorrect)"
 @pytest.fixture(scope="module")
 def notebook():
     return executed(NOTEBOOK)
-
-
-def texts(cell) -> str:
-    """What a cell printed or displayed as text; fails on an error output."""
-    out = []
-    for o in cell.get("outputs", []):
-        assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
-        out.append(o.get("text", "") + o.get("data", {}).get("text/plain", ""))
-    return "\n".join(out)
-
-
-def has_image(cell) -> bool:
-    return any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
-
-
-def code_cell(nb, snippet: str):
-    """The one code cell whose source contains ``snippet``."""
-    found = [c for c in nb.cells if c.cell_type == "code" and snippet in c.source]
-    assert len(found) == 1, f"{len(found)} code cells contain {snippet!r}"
-    return found[0]
 
 
 def test_every_check_is_correct(notebook):

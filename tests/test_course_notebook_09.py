@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import executed  # noqa: E402
+from nbrun import all_text, code_cell, executed, has_image, markdown, texts  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -31,33 +31,6 @@ def solution():
 @pytest.fixture(scope="module")
 def student():
     return executed(ROOT / "09_quadratic_model.ipynb")
-
-
-def texts(cell) -> str:
-    """What a cell printed or displayed as text; fails on an error output."""
-    out = []
-    for o in cell.get("outputs", []):
-        assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
-        out.append(o.get("text", "") + o.get("data", {}).get("text/plain", ""))
-    return "\n".join(out)
-
-
-def all_text(nb) -> str:
-    return "\n".join(texts(c) for c in nb.cells if c.cell_type == "code")
-
-
-def code_cell(nb, snippet: str):
-    found = [c for c in nb.cells if c.cell_type == "code" and snippet in c.source]
-    assert len(found) == 1, f"{len(found)} code cells contain {snippet!r}"
-    return found[0]
-
-
-def markdown(nb) -> str:
-    return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-
-
-def has_image(cell) -> bool:
-    return any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
 
 
 def test_every_check_is_correct(solution):

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 pytest.importorskip("torch")
-from nbrun import executed  # noqa: E402
+from nbrun import code_cell, executed, has_image, texts  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -25,26 +25,6 @@ def solution():
     nb = executed(ROOT / "solutions" / "12_fair_comparisons.ipynb")
     nb.metadata["seconds"] = time.perf_counter() - start
     return nb
-
-
-def texts(cell) -> str:
-    """What a cell printed or displayed as text or Markdown; fails on an error output."""
-    out = []
-    for o in cell.get("outputs", []):
-        assert o["output_type"] != "error", f"{o.get('ename')}: {o.get('evalue')}"
-        data = o.get("data", {})
-        out.append(o.get("text", "") + data.get("text/plain", "") + data.get("text/markdown", ""))
-    return "\n".join(out)
-
-
-def code_cell(nb, snippet: str):
-    found = [c for c in nb.cells if c.cell_type == "code" and snippet in c.source]
-    assert len(found) == 1, f"{len(found)} code cells contain {snippet!r}"
-    return found[0]
-
-
-def has_image(cell) -> bool:
-    return any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
 
 
 def test_every_check_is_correct_and_later_cells_use_the_answers(solution):
